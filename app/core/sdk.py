@@ -89,6 +89,19 @@ class NodeError(Exception):
         self.details = details
 
 
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """An output deliberately not produced (e.g. the branch `logic.if` did not take).
+
+    A node may return `Skip(reason)` for an output port, or leave the port out of its result.
+    Downstream, an input fed by a port that was not produced is *skipped*: a node with such a
+    required input is skipped (not failed) with the reason shown; an optional input is left out
+    of the node's inputs and the node runs without it.
+    """
+
+    reason: str = "not produced"
+
+
 @dataclass(slots=True)
 class Usage:
     """Tokens and cost of one model call, reported by a node through its context."""
