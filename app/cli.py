@@ -40,7 +40,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run a workflow headless")
     run.add_argument("file")
-    run.add_argument("--input", action="append", default=[], metavar="NAME=VALUE", help="a workflow input value")
+    run.add_argument(
+        "--input", action="append", default=[], metavar="NAME=VALUE", help="a workflow input value"
+    )
     run.add_argument("--json", action="store_true", help="print exactly one JSON object of the outputs")
     run.add_argument("--no-cache", action="store_true", help="run every node, ignoring cached results")
     run.add_argument("--restricted", action="store_true", help="apply the limits of an untrusted workflow")
@@ -100,7 +102,9 @@ def cmd_nodes(args: argparse.Namespace) -> int:
         _err(f"warning: {pack_error}")
     described = [node_type.describe() for node_type in registry]
     if args.json:
-        print(json.dumps({"format": "chainwright.catalogue", "nodes": described}, indent=2, ensure_ascii=False))
+        print(
+            json.dumps({"format": "chainwright.catalogue", "nodes": described}, indent=2, ensure_ascii=False)
+        )
         return EXIT_OK
     category = None
     for item in described:
@@ -124,7 +128,9 @@ def _display_problem() -> str | None:
     """Why a window cannot be shown here, or None. Checked before Qt is imported so Qt never aborts."""
     if os.environ.get("QT_QPA_PLATFORM"):
         return None
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
         return (
             "Chainwright's window needs a graphical display, and none was found (DISPLAY and WAYLAND_DISPLAY "
             "are not set).\nOn a machine without a screen use the command line instead, for example:\n"

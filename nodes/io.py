@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from app.core.sdk import NodeConfig, NodeError, NodeType, Port, RunContext
 from app.core.values import DataType, coerce
@@ -13,43 +13,72 @@ from app.core.values import DataType, coerce
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
+def convert_input(name: str, kind: DataType, raw: Any) -> Any:
+    """A value given for a workflow input, converted to the input's type (TypeError/ValueError if not)."""
+    value = raw
+    if isinstance(raw, str) and kind in (DataType.JSON, DataType.LIST):
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"input '{name}' must be {kind.value} written as JSON: {exc.msg}") from None
+    try:
+        return coerce(value, kind)
+    except TypeError as exc:
+        raise ValueError(f"input '{name}': {exc}") from None
+
+
 class InputConfig(NodeConfig):
-    name: str = Field(default="input", pattern=IDENTIFIER, description="The input's name, as in --input NAME=VALUE.")
+    name: str = Field(
+        default="input", pattern=IDENTIFIER, description="The input's name, as in --input NAME=VALUE."
+    )
     type: DataType = Field(default=DataType.TEXT, description="What kind of value this input takes.")
-    default: Any = Field(default=None, description="Used when the run gives no value (leave empty to require one).")
-    description: str = Field(default="", description="Shown to the person asked for this value.")
+    default: Any = Field(
+        default=None,
+        description="Used when the run gives no value (leave empty to require one). Must suit the type.",
+        json_schema_extra={"ui": "json"},
+    )
+    description: str = Field(
+        default="",
+        description="Shown to the person asked for this value when the workflow is run.",
+        json_schema_extra={"ui": "multiline"},
+    )
+
+    @field_validator("default")
+    @classmethod
+    def _default_suits_type(cls, default: Any, info: ValidationInfo) -> Any:
+        kind = info.data.get("type")
+        if default is not None and kind is not None:
+            try:
+                convert_input(info.data.get("name", "input"), kind, default)
+            except ValueError as exc:
+                raise ValueError(f"the default does not suit the type {kind.value}: {exc}") from None
+        return default
 
 
 class WorkflowInput(NodeType[InputConfig]):
     type_id = "io.input"
     title = "Input"
     category = "Input / Output"
-    description = "A value the workflow is run with; --input NAME=VALUE or the run form sets it."
+    description = (
+        "A value the workflow is run with: the run form asks for it (showing the description), "
+        "or --input NAME=VALUE sets it. Without a value the default is used."
+    )
     config_model = InputConfig
     cacheable = False
     interface_role = "input"
 
     def output_ports(self) -> list[Port]:
-        return [Port("value", self.config.type, description=self.config.description)]
+        return [Port("value", self.config.type, description=self.config.description or "The value given.")]
 
     def interface_name(self) -> str:
         return self.config.name
 
     def accept(self, raw: Any) -> Any:
         """The run's value for this input, converted to the declared type."""
-        value = raw
-        if isinstance(raw, str) and self.config.type in (DataType.JSON, DataType.LIST):
-            try:
-                value = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise NodeError(
-                    f"input '{self.config.name}' must be {self.config.type.value} written as JSON: {exc.msg}",
-                    field="value",
-                ) from None
         try:
-            return coerce(value, self.config.type)
-        except TypeError as exc:
-            raise NodeError(f"input '{self.config.name}': {exc}", field="value") from None
+            return convert_input(self.config.name, self.config.type, raw)
+        except ValueError as exc:
+            raise NodeError(str(exc), field="value") from None
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         name = self.config.name
@@ -57,20 +86,25 @@ class WorkflowInput(NodeType[InputConfig]):
             return {"value": self.accept(ctx.workflow_inputs[name])}
         if self.config.default is not None:
             return {"value": self.accept(self.config.default)}
-        raise NodeError(f"the workflow needs a value for input '{name}' (for example --input {name}=...)")
+        hint = f" ({self.config.description})" if self.config.description else ""
+        raise NodeError(
+            f"the workflow needs a value for input '{name}'{hint}: for example --input {name}=..."
+        )
 
 
 class OutputConfig(NodeConfig):
-    name: str = Field(default="output", pattern=IDENTIFIER, description="The key of this value in the run's result.")
+    name: str = Field(
+        default="output", pattern=IDENTIFIER, description="The key of this value in the run's result."
+    )
 
 
 class WorkflowOutput(NodeType[OutputConfig]):
     type_id = "io.output"
     title = "Output"
     category = "Input / Output"
-    description = "A value the workflow returns, under this name."
+    description = "A value the workflow returns, under this name (a key of `chainwright run --json`)."
     config_model = OutputConfig
-    inputs = (Port("value", DataType.ANY),)
+    inputs = (Port("value", DataType.ANY, description="The value to return."),)
     cacheable = False
     interface_role = "output"
 

@@ -13,11 +13,19 @@ Provider = Literal["openai", "anthropic", "ollama", "local"]
 
 
 class ChatConfig(NodeConfig):
-    provider: Provider = Field(default="local", description="Who answers: a hosted API, Ollama, or the built-in model.")
+    provider: Provider = Field(
+        default="local", description="Who answers: a hosted API, Ollama, or the built-in model."
+    )
     model: str = Field(default="", description="Model name; empty uses the provider's default model.")
     base_url: str | None = Field(default=None, description="Another server speaking the provider's protocol.")
-    system: str = Field(default="", description="Instructions sent as the system message.", json_schema_extra={"ui": "multiline"})
-    temperature: float | None = Field(default=None, ge=0, le=2, description="Randomness, 0 = most repeatable.")
+    system: str = Field(
+        default="",
+        description="Instructions sent as the system message.",
+        json_schema_extra={"ui": "multiline"},
+    )
+    temperature: float | None = Field(
+        default=None, ge=0, le=2, description="Randomness, 0 = most repeatable."
+    )
     max_tokens: int | None = Field(default=None, ge=1, le=1_000_000, description="Longest answer, in tokens.")
     seed: int | None = Field(default=None, description="Fixed seed for repeatable answers where supported.")
 

@@ -82,7 +82,9 @@ def _unknown_type_message(type_id: str, registry: Registry) -> str:
     return f"unknown node type '{type_id}'{hint}"
 
 
-def _resolve_nodes(workflow: Workflow, registry: Registry, problems: list[Problem]) -> dict[str, ResolvedNode]:
+def _resolve_nodes(
+    workflow: Workflow, registry: Registry, problems: list[Problem]
+) -> dict[str, ResolvedNode]:
     resolved: dict[str, ResolvedNode] = {}
     for index, node in enumerate(workflow.nodes):
         pointer = f"/nodes/{index}"
@@ -128,7 +130,13 @@ def _resolve_nodes(workflow: Workflow, registry: Registry, problems: list[Proble
             for problem in problems_from_validation(exc, node.config, pointer + "/config", node_id=node.id):
                 field_name = f"config.{problem.field}" if problem.field else "config"
                 problems.append(
-                    Problem(problem.message, code=problem.code, node_id=node.id, field=field_name, pointer=problem.pointer)
+                    Problem(
+                        problem.message,
+                        code=problem.code,
+                        node_id=node.id,
+                        field=field_name,
+                        pointer=problem.pointer,
+                    )
                 )
             continue
         entry.instance = instance
@@ -218,7 +226,9 @@ def _check_edges(
         graph.add_edge(source.id, target.id, edge=edge, index=index, valid=ok)
 
 
-def _check_required_inputs(nodes: dict[str, ResolvedNode], graph: nx.MultiDiGraph, problems: list[Problem]) -> None:
+def _check_required_inputs(
+    nodes: dict[str, ResolvedNode], graph: nx.MultiDiGraph, problems: list[Problem]
+) -> None:
     for resolved in nodes.values():
         connected = {data["edge"].target_port for _, _, data in graph.in_edges(resolved.id, data=True)}
         for port in resolved.inputs.values():

@@ -102,7 +102,13 @@ def migrate(doc: dict[str, Any]) -> dict[str, Any]:
         step = MIGRATIONS.get(version)
         if step is None:
             raise WorkflowFileError(
-                [Problem(f"format version {version} is too old to be read", code="old_version", pointer="/version")]
+                [
+                    Problem(
+                        f"format version {version} is too old to be read",
+                        code="old_version",
+                        pointer="/version",
+                    )
+                ]
             )
         doc = step(doc)
         version = doc.get("version")
@@ -209,7 +215,14 @@ def workflow_from_document(doc: Any) -> Workflow:
     version = doc.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
         raise WorkflowFileError(
-            [Problem("'version' must be a whole number such as 1", code="version", field="version", pointer="/version")]
+            [
+                Problem(
+                    "'version' must be a whole number such as 1",
+                    code="version",
+                    field="version",
+                    pointer="/version",
+                )
+            ]
         )
     if version > CURRENT_VERSION:
         raise NewerVersionError(
@@ -246,7 +259,11 @@ def parse_workflow(text: str | bytes, source: str = "") -> Workflow:
         if isinstance(text, bytes):
             if len(text) > MAX_FILE_BYTES:
                 raise WorkflowFileError(
-                    [Problem(f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB", code="too_large")]
+                    [
+                        Problem(
+                            f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB", code="too_large"
+                        )
+                    ]
                 )
             try:
                 text = text.decode("utf-8-sig")
@@ -270,7 +287,9 @@ def load_workflow(path: str | os.PathLike[str]) -> Workflow:
     except FileNotFoundError:
         raise WorkflowFileError([Problem("no such file", code="not_found")], source=str(path)) from None
     except IsADirectoryError:
-        raise WorkflowFileError([Problem("is a folder, not a file", code="not_file")], source=str(path)) from None
+        raise WorkflowFileError(
+            [Problem("is a folder, not a file", code="not_file")], source=str(path)
+        ) from None
     except OSError as exc:
         raise WorkflowFileError(
             [Problem(f"cannot be read: {exc.strerror or exc}", code="io")], source=str(path)

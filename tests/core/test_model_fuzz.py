@@ -1,0 +1,91 @@
+"""The loader never crashes: every document is either a workflow or one clear, located error."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.core.graph import analyze
+from app.core.model import WorkflowFileError, parse_workflow, workflow_to_bytes
+from tests.core.workflows import summarize
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+FIELDS = ["format", "version", "name", "description", "nodes", "edges", "ui"]
+NODE_FIELDS = ["id", "type", "title", "position", "config", "description", "cache"]
+EDGE_FIELDS = ["source", "source_port", "target", "target_port"]
+
+
+def check(text: str | bytes) -> None:
+    try:
+        workflow = parse_workflow(text, source="fuzz.json")
+    except WorkflowFileError as exc:
+        assert exc.problems, "a rejection must say why"
+        for problem in exc.problems:
+            assert problem.message and "Traceback" not in problem.message
+        return
+    # A document that loads must analyze without raising and save to bytes that load again.
+    for problem in analyze(workflow).problems:
+        assert problem.message
+    assert parse_workflow(workflow_to_bytes(workflow)) == workflow
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(json_values)
+def test_random_json_documents(value: object) -> None:
+    check(json.dumps(value))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_random_bytes(data: bytes) -> None:
+    check(data)
+
+
+@st.composite
+def mutated_workflows(draw: st.DrawFn) -> dict:
+    doc = summarize()
+    for _ in range(draw(st.integers(1, 4))):
+        where = draw(st.sampled_from(["top", "node", "edge", "config"]))
+        target = doc
+        key = draw(st.sampled_from([*FIELDS, "extra"]))
+        nodes, edges = doc.get("nodes"), doc.get("edges")
+        if where in ("node", "config") and isinstance(nodes, list) and nodes:
+            target = nodes[draw(st.integers(0, len(nodes) - 1))]
+            key = draw(st.sampled_from(NODE_FIELDS))
+            if where == "config" and isinstance(target, dict) and isinstance(target.get("config"), dict):
+                target = target["config"]
+                key = draw(
+                    st.sampled_from(["path", "template", "provider", "model", "name", "temperature", "zzz"])
+                )
+        elif where == "edge" and isinstance(edges, list) and edges:
+            target = edges[draw(st.integers(0, len(edges) - 1))]
+            key = draw(st.sampled_from(EDGE_FIELDS))
+        if not isinstance(target, dict):
+            continue
+        if draw(st.booleans()):
+            target.pop(key, None)
+        else:
+            target[key] = draw(json_values)
+    return doc
+
+
+@settings(max_examples=400, deadline=None)
+@given(mutated_workflows())
+def test_mutated_workflows(doc: dict) -> None:
+    check(json.dumps(doc))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2000))
+def test_truncated_files(cut: int) -> None:
+    text = json.dumps(summarize(), indent=2)
+    check(text[: cut % (len(text) + 1)])
