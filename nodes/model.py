@@ -6,10 +6,18 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from app.core.sdk import NodeConfig, NodeType, Port, RunContext
+from app.core.sdk import NodeConfig, NodeError, NodeType, Port, RunContext, Usage
 from app.core.values import DataType
 
 Provider = Literal["openai", "anthropic", "ollama", "local"]
+
+#: The model used when a node leaves `model` empty, so switching provider is a one-field change.
+DEFAULT_MODELS: dict[str, str] = {
+    "openai": "gpt-4o-mini",
+    "anthropic": "claude-3-5-haiku-latest",
+    "ollama": "llama3.2",
+    "local": "smollm2-135m",
+}
 
 
 class ChatConfig(NodeConfig):
@@ -45,5 +53,80 @@ class ChatModel(NodeType[ChatConfig]):
     def concurrency_group(self) -> str:
         return f"provider:{self.config.provider}"
 
+    def model_name(self, ctx: RunContext) -> str:
+        if self.config.model.strip():
+            return self.config.model.strip()
+        settings = ctx.get_settings()
+        if self.config.provider == "local":
+            return settings.local_model or DEFAULT_MODELS["local"]
+        if settings.default_provider == self.config.provider and settings.default_model:
+            return settings.default_model
+        return DEFAULT_MODELS[self.config.provider]
+
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        return await super().run(inputs, ctx)
+        from app.core import llm, secrets
+
+        config, provider = self.config, self.config.provider
+        settings = ctx.get_settings()
+        model = self.model_name(ctx)
+        system = inputs.get("system", config.system)
+        request = llm.ChatRequest.simple(
+            model,
+            inputs["prompt"],
+            system or None,
+            temperature=config.temperature,
+            max_tokens=config.max_tokens,
+            seed=config.seed,
+        )
+        withheld = None
+        try:
+            if provider == "local":
+                result = await llm.chat("local", request, ctx.chunk, cancel=ctx.cancel_event)
+            else:
+                if ctx.restricted and config.base_url:
+                    raise NodeError(
+                        "this workflow is not trusted, so its own base_url is not used; "
+                        "trust the workflow or remove base_url",
+                        field="config.base_url",
+                    )
+                endpoint = secrets.resolve_endpoint(
+                    provider, config.base_url, settings.provider(provider).base_url
+                )
+                withheld = endpoint.key_withheld_reason
+                result = await llm.chat(
+                    provider, request, ctx.chunk, base_url=endpoint.base_url, api_key=endpoint.api_key
+                )
+        except llm.AuthenticationError as exc:
+            hint = withheld or _missing_key_hint(provider)
+            raise NodeError(f"{exc} {hint}".strip(), details=exc.partial_text) from None
+        except llm.LLMError as exc:
+            raise NodeError(str(exc), details=exc.partial_text) from None
+        except ValueError as exc:
+            raise NodeError(str(exc), field="config.base_url") from None
+        ctx.report_usage(
+            Usage(
+                provider=provider,
+                model=result.model or model,
+                input_tokens=result.input_tokens or 0,
+                output_tokens=result.output_tokens or 0,
+                cost_usd=llm.cost_usd(
+                    provider,
+                    result.model or model,
+                    result.input_tokens,
+                    result.output_tokens,
+                    settings.price_overrides,
+                ),
+            )
+        )
+        return {"text": result.text}
+
+
+def _missing_key_hint(provider: str) -> str:
+    from app.core import secrets
+
+    if secrets.key_source(provider) is not None:
+        return ""
+    variable = secrets.KEY_ENV.get(provider)
+    if variable is None:
+        return ""
+    return f"No API key is set for {provider}: store one in Settings ▸ Providers or set {variable}."
