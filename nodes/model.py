@@ -81,7 +81,9 @@ class ChatModel(NodeType[ChatConfig]):
         withheld = None
         try:
             if provider == "local":
-                result = await llm.chat("local", request, ctx.chunk, cancel=ctx.cancel_event)
+                result = await llm.chat(
+                    "local", request, ctx.chunk, cancel=ctx.cancel_event, base_dir=ctx.workflow_dir
+                )
             else:
                 if ctx.restricted and config.base_url:
                     raise NodeError(
