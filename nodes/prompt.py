@@ -1,20 +1,21 @@
-"""Prompt building: text templates with {{placeholders}}."""
+"""Prompt building: text templates with {{placeholders}}, chat message lists and few-shot prompts."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.core import templates
-from app.core.sdk import NodeConfig, NodeType, Port, RunContext
+from app.core.sdk import NodeConfig, NodeError, NodeType, Port, RunContext
 from app.core.values import DataType, to_text
+from nodes._common import fill
 
 
 class TemplateConfig(NodeConfig):
     template: str = Field(
         default="",
-        description="Text with {{name}} placeholders; each placeholder becomes an input.",
+        description="Text with {{name}} placeholders; each placeholder becomes an input of the same name.",
         json_schema_extra={"ui": "template"},
     )
 
@@ -23,14 +24,132 @@ class PromptTemplate(NodeType[TemplateConfig]):
     type_id = "prompt.template"
     title = "Prompt template"
     category = "Prompt"
-    description = "Fills {{placeholders}} in a text with the values connected to them."
+    description = (
+        "Fills the {{placeholders}} of a text with the values connected to them. Plain replacement: "
+        "nothing inside the braces is evaluated."
+    )
     config_model = TemplateConfig
-    outputs = (Port("text", DataType.TEXT),)
-    dynamic_ports = "one text input per distinct {{placeholder}} in the template, in order of first appearance"
+    outputs = (Port("text", DataType.TEXT, description="The filled-in text."),)
+    dynamic_ports = (
+        "one text input per distinct {{placeholder}} in the template, in order of first appearance"
+    )
     cacheable = False
 
     def input_ports(self) -> list[Port]:
         return [Port(name, DataType.TEXT) for name in templates.placeholders(self.config.template)]
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        return {"text": templates.fill(self.config.template, inputs, to_text)}
+        return {"text": fill(self.config.template, inputs)}
+
+
+Role = Literal["system", "user", "assistant"]
+
+
+class ChatTurn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role = Field(description="Who speaks: system (instructions), user or assistant.")
+    content: str = Field(default="", description="What is said; may hold {{placeholders}}.")
+
+
+def _default_turns() -> list[ChatTurn]:
+    return [
+        ChatTurn(role="system", content="You are a helpful assistant."),
+        ChatTurn(role="user", content="{{question}}"),
+    ]
+
+
+class ChatConfig(NodeConfig):
+    messages: list[ChatTurn] = Field(
+        default_factory=_default_turns,
+        description="The conversation, in order: each turn has a role and a text with {{placeholders}}.",
+        json_schema_extra={"ui": "json"},
+    )
+
+
+class ChatPrompt(NodeType[ChatConfig]):
+    type_id = "prompt.chat"
+    title = "Chat messages"
+    category = "Prompt"
+    description = (
+        "Builds a list of chat messages (system / user / assistant turns), each filled in like a "
+        'prompt template. The list has the form [{"role": ..., "content": ...}].'
+    )
+    config_model = ChatConfig
+    outputs = (Port("messages", DataType.LIST, description="The messages, as {role, content} objects."),)
+    dynamic_ports = (
+        "one text input per distinct {{placeholder}} across all turns, in order of first appearance"
+    )
+    cacheable = False
+
+    def input_ports(self) -> list[Port]:
+        text = "\n".join(turn.content for turn in self.config.messages)
+        return [Port(name, DataType.TEXT) for name in templates.placeholders(text)]
+
+    async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        if not self.config.messages:
+            raise NodeError("there are no messages: add at least one turn", field="config.messages")
+        return {
+            "messages": [
+                {"role": turn.role, "content": fill(turn.content, inputs)} for turn in self.config.messages
+            ]
+        }
+
+
+class Example(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    input: str = Field(description="An example input.")
+    output: str = Field(description="The answer wanted for it.")
+
+
+class FewShotConfig(NodeConfig):
+    instruction: str = Field(
+        default="",
+        description="What to do, written before the examples.",
+        json_schema_extra={"ui": "multiline"},
+    )
+    examples: list[Example] = Field(
+        default_factory=list,
+        description="Worked examples, each an input and the answer wanted.",
+        json_schema_extra={"ui": "json"},
+    )
+    input_label: str = Field(default="Input", description="The label before each input.")
+    output_label: str = Field(default="Output", description="The label before each answer.")
+
+
+class FewShotPrompt(NodeType[FewShotConfig]):
+    type_id = "prompt.few_shot"
+    title = "Few-shot prompt"
+    category = "Prompt"
+    description = (
+        "Writes a prompt from an instruction, a few worked examples and the new input, so the model "
+        "answers in the same way as the examples."
+    )
+    config_model = FewShotConfig
+    inputs = (
+        Port("input", DataType.TEXT, description="The new input to answer."),
+        Port(
+            "examples",
+            DataType.LIST,
+            required=False,
+            description="More examples as a list of {input, output} objects, added after the configured ones.",
+        ),
+    )
+    outputs = (Port("text", DataType.TEXT, description="The prompt."),)
+    cacheable = False
+
+    async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        pairs = [(example.input, example.output) for example in self.config.examples]
+        for index, item in enumerate(inputs.get("examples") or [], start=1):
+            if not isinstance(item, dict) or "input" not in item or "output" not in item:
+                raise NodeError(
+                    f"example #{index} of the connected list is not an object with 'input' and 'output'",
+                    port="examples",
+                )
+            pairs.append((to_text(item["input"]), to_text(item["output"])))
+        given, wanted = self.config.input_label, self.config.output_label
+        parts = [self.config.instruction.strip()] if self.config.instruction.strip() else []
+        parts.extend(f"{given}: {example_in}\n{wanted}: {example_out}" for example_in, example_out in pairs)
+        parts.append(f"{given}: {inputs['input']}\n{wanted}:")
+        return {"text": "\n\n".join(parts)}
