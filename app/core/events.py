@@ -1,0 +1,290 @@
+"""The typed stream of events a run produces.
+
+The executor reports everything that happens in a run as one of the frozen dataclasses below. The
+command line, the desktop app (through `app.ui.run_bridge`) and the tests all consume the same
+stream, so what a person sees in one place is what they would see in any other.
+
+Every event has a `kind` (a stable string, e.g. ``"node_finished"``), the `run_id`, a `node_id`
+(``None`` for run-level events) and a wall-clock `timestamp`. `to_dict` gives a JSON-ready dict
+(values that JSON cannot hold become their ``repr``); `event_from_dict` reads one back.
+
+Order within a run:
+
+    run_started
+      node_queued → node_started → (chunk | progress | node_log)* → node_finished | node_failed
+      node_skipped                                      (instead of the three above)
+      paused → resumed                                  (any time, when paused or at a breakpoint)
+    run_finished | run_failed | run_cancelled           (always last, exactly once)
+
+Secrets never appear in events: node configs (which hold credential *names* anyway) are not part
+of any event, and every free text that can come from a failure or a log line (messages,
+tracebacks) is passed through `redact` — which removes the values of secret-looking environment
+variables and anything shaped like an API key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from app.core.llm.types import redact as _redact_keylike
+
+# --- values and secrets ------------------------------------------------------------------------
+
+_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$", re.IGNORECASE)
+_extra_secrets: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Make sure `value` (a key read from the keyring, say) is never shown in an event."""
+    if value and len(value) >= 6:
+        _extra_secrets.add(value)
+
+
+def known_secrets() -> list[str]:
+    """Secret values to scrub: registered ones and secret-looking environment variables."""
+    found = set(_extra_secrets)
+    for name, value in os.environ.items():
+        if len(value) >= 8 and _SECRET_NAME.search(name):
+            found.add(value)
+    # Longest first, so a secret that contains another is removed whole.
+    return sorted(found, key=len, reverse=True)
+
+
+def redact(text: str, secrets: list[str] | None = None) -> str:
+    """`text` with every known secret and anything shaped like an API key replaced by ``***``."""
+    if not text:
+        return text
+    return _redact_keylike(text, known_secrets() if secrets is None else secrets)
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-ready copy of `value`: tuples become lists, keys strings, other objects their repr."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return jsonable(dataclasses.asdict(value))
+    return repr(value)
+
+
+# --- events ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of every event."""
+
+    kind: ClassVar[str] = "event"
+    run_id: str
+    node_id: str | None = None
+    timestamp: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": self.kind}
+        for item in dataclasses.fields(self):
+            data[item.name] = jsonable(getattr(self, item.name))
+        return data
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunStarted(Event):
+    kind: ClassVar[str] = "run_started"
+    workflow_name: str = ""
+    workflow_hash: str = ""
+    #: "run", "run_to" or "run_from"
+    mode: str = "run"
+    #: The nodes this run will execute (in topological order); reused ones are not listed.
+    nodes: tuple[str, ...] = ()
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeQueued(Event):
+    """All of the node's inputs are ready; it starts as soon as a slot (and the gate) allows."""
+
+    kind: ClassVar[str] = "node_queued"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeStarted(Event):
+    kind: ClassVar[str] = "node_started"
+    type_id: str = ""
+    title: str = ""
+    #: The resolved inputs, already converted to each port's type.
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Chunk(Event):
+    """A piece of streamed text output."""
+
+    kind: ClassVar[str] = "chunk"
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Progress(Event):
+    kind: ClassVar[str] = "progress"
+    fraction: float = 0.0
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeLog(Event):
+    kind: ClassVar[str] = "node_log"
+    level: str = "info"
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeFinished(Event):
+    """The node produced its outputs (ran, came from the cache, or was reused from an earlier run).
+
+    Token and cost fields count what *this* run spent; for a cache hit they are zero and the
+    `saved_*` fields say what the hit saved.
+    """
+
+    kind: ClassVar[str] = "node_finished"
+    outputs: dict[str, Any] = field(default_factory=dict)
+    #: Outputs deliberately not produced (port → reason), see `sdk.Skip`.
+    skipped_outputs: dict[str, str] = field(default_factory=dict)
+    duration_s: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    cached: bool = False
+    #: Taken over from a previous run (run-from-node), not executed.
+    reused: bool = False
+    saved_tokens: int = 0
+    saved_cost_usd: float | None = None
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeFailed(Event):
+    kind: ClassVar[str] = "node_failed"
+    #: "NodeError" for failures the node explains, "InputTypeError" for a value an input cannot
+    #: take, otherwise the exception's class name (a bug in the node type).
+    error_type: str = ""
+    message: str = ""
+    port: str | None = None
+    field: str | None = None
+    user_line: int | None = None
+    #: For code nodes the user's own traceback; for unexpected exceptions the engine traceback.
+    traceback: str = ""
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeSkipped(Event):
+    kind: ClassVar[str] = "node_skipped"
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Paused(Event):
+    """No new node starts until `resume`, `step` or `continue_`.
+
+    `reason` is "pause" (asked for), "step" (step mode, waiting for the next step) or
+    "breakpoint" (`node_id` is about to run and `inputs` are its resolved inputs, which
+    `continue_(replaced_inputs=...)` may replace). `ready` lists the nodes waiting to start and
+    `running` those still in flight.
+    """
+
+    kind: ClassVar[str] = "paused"
+    reason: str = "pause"
+    inputs: dict[str, Any] | None = None
+    ready: tuple[str, ...] = ()
+    running: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resumed(Event):
+    kind: ClassVar[str] = "resumed"
+    #: Input ports whose values were replaced at a breakpoint (edit-and-continue).
+    replaced: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _RunEnded(Event):
+    kind: ClassVar[str] = "run_ended"
+    #: {io.output name: value} for every workflow output that received a value.
+    outputs: dict[str, Any] = field(default_factory=dict)
+    #: {io.output name: reason} for the workflow outputs that did not (skipped, failed upstream).
+    missing_outputs: dict[str, str] = field(default_factory=dict)
+    duration_s: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    cache_hits: int = 0
+    saved_tokens: int = 0
+    saved_cost_usd: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunFinished(_RunEnded):
+    """Every node that ran succeeded (some may have been skipped by `sdk.Skip`)."""
+
+    kind: ClassVar[str] = "run_finished"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunFailed(_RunEnded):
+    """At least one node failed; the other branches still finished. `failures` lists them all."""
+
+    kind: ClassVar[str] = "run_failed"
+    #: ({"node_id", "error_type", "message"}, ...) in the order the failures happened.
+    failures: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunCancelled(_RunEnded):
+    kind: ClassVar[str] = "run_cancelled"
+
+
+TERMINAL_KINDS = frozenset({"run_finished", "run_failed", "run_cancelled"})
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        RunStarted,
+        NodeQueued,
+        NodeStarted,
+        Chunk,
+        Progress,
+        NodeLog,
+        NodeFinished,
+        NodeFailed,
+        NodeSkipped,
+        Paused,
+        Resumed,
+        RunFinished,
+        RunFailed,
+        RunCancelled,
+    )
+}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from `Event.to_dict` output (unknown keys are ignored)."""
+    cls = EVENT_TYPES[data["kind"]]
+    names = {item.name for item in dataclasses.fields(cls)}
+    values = {key: value for key, value in data.items() if key in names}
+    for key in ("nodes", "ready", "running", "replaced", "failures"):
+        if key in values and isinstance(values[key], list):
+            values[key] = tuple(values[key])
+    return cls(**values)
