@@ -1,0 +1,203 @@
+"""Control: route a value by a condition, and take the first of several values that arrived."""
+
+from __future__ import annotations
+
+import re
+import string
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from app.core.sdk import NodeConfig, NodeError, NodeType, Port, RunContext, Skip
+from app.core.values import DataType, to_text
+from nodes._common import preview
+
+Operator = Literal[
+    "equals",
+    "not_equals",
+    "contains",
+    "not_contains",
+    "starts_with",
+    "matches",
+    "is_empty",
+    "is_not_empty",
+    "greater_than",
+    "less_than",
+]
+
+#: How each operator reads in a sentence ("the value contains 'x'").
+OPERATOR_WORDS: dict[str, str] = {
+    "equals": "equals",
+    "not_equals": "does not equal",
+    "contains": "contains",
+    "not_contains": "does not contain",
+    "starts_with": "starts with",
+    "matches": "matches the pattern",
+    "is_empty": "is empty",
+    "is_not_empty": "is not empty",
+    "greater_than": "is greater than",
+    "less_than": "is less than",
+}
+_UNARY = ("is_empty", "is_not_empty")
+
+
+class IfConfig(NodeConfig):
+    operator: Operator = Field(
+        default="equals",
+        description="How the value is tested: equals, contains, matches (a regular expression), "
+        "is_empty, greater_than …",
+    )
+    compare_to: str = Field(
+        default="",
+        description="What the value is compared with (text; a number for greater_than / less_than).",
+    )
+    ignore_case: bool = Field(default=True, description="Upper and lower case count as the same.")
+
+    @model_validator(mode="after")
+    def _usable(self) -> IfConfig:
+        if self.operator == "matches":
+            try:
+                re.compile(self.compare_to)
+            except re.error as exc:
+                raise ValueError(f"compare_to is not a valid regular expression: {exc}") from None
+        if self.operator in ("greater_than", "less_than") and _number(self.compare_to) is None:
+            raise ValueError(f"{self.operator} needs a number in compare_to, not {self.compare_to!r}")
+        return self
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _is_empty(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, list | dict):
+        return not value
+    return False
+
+
+def _clean(text: str, ignore_case: bool) -> str:
+    text = text.strip()
+    return text.casefold() if ignore_case else text
+
+
+def evaluate(operator: str, value: Any, compare_to: str, ignore_case: bool = True) -> bool:
+    """Whether `value <operator> compare_to` holds (NodeError when a comparison cannot be made)."""
+    if operator == "is_empty":
+        return _is_empty(value)
+    if operator == "is_not_empty":
+        return not _is_empty(value)
+    if operator in ("greater_than", "less_than"):
+        number, limit = _number(value), _number(compare_to)
+        if number is None:
+            raise NodeError(
+                f"'{operator}' compares numbers, but the value is {preview(to_text(value), 40)!r}",
+                port="value",
+            )
+        assert limit is not None  # checked with the config
+        return number > limit if operator == "greater_than" else number < limit
+    text = to_text(value)
+    if operator == "matches":
+        flags = re.IGNORECASE if ignore_case else 0
+        return re.search(compare_to, text, flags) is not None
+    left, right = _clean(text, ignore_case), _clean(compare_to, ignore_case)
+    if operator in ("equals", "not_equals"):
+        same = left == right
+        number, other = _number(value), _number(compare_to)
+        if not same and number is not None and other is not None:
+            same = number == other  # 3 equals "3.0"
+        return same if operator == "equals" else not same
+    if operator in ("contains", "not_contains"):
+        found = right in left
+        return found if operator == "contains" else not found
+    if operator == "starts_with":
+        return left.startswith(right)
+    raise NodeError(f"unknown operator {operator!r}", field="config.operator")
+
+
+class If(NodeType[IfConfig]):
+    type_id = "logic.if"
+    title = "If"
+    category = "Control"
+    description = (
+        "Tests a value with a simple condition and sends it on to 'true' or 'false'. The nodes on the "
+        "branch not taken are skipped (with the reason shown), not failed."
+    )
+    config_model = IfConfig
+    inputs = (
+        Port("value", DataType.ANY, description="The value tested."),
+        Port(
+            "payload",
+            DataType.ANY,
+            required=False,
+            description="What to send down the chosen branch; when nothing is connected, the tested value.",
+        ),
+    )
+    outputs = (
+        Port("true", DataType.ANY, description="Produced when the condition holds."),
+        Port("false", DataType.ANY, description="Produced when it does not."),
+        Port("result", DataType.BOOLEAN, description="Whether the condition held."),
+    )
+    cacheable = False
+
+    def condition_text(self) -> str:
+        words = OPERATOR_WORDS[self.config.operator]
+        if self.config.operator in _UNARY:
+            return f"the value {words}"
+        return f"the value {words} {self.config.compare_to!r}"
+
+    async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        value = inputs.get("value")
+        held = evaluate(self.config.operator, value, self.config.compare_to, self.config.ignore_case)
+        sent = inputs.get("payload", value)
+        condition = self.condition_text()
+        ctx.log(f"{condition}: {'yes' if held else 'no'} (value: {preview(to_text(value), 60)!r})")
+        if held:
+            return {"true": sent, "false": Skip(f"the condition ({condition}) was true"), "result": True}
+        return {"true": Skip(f"the condition ({condition}) was false"), "false": sent, "result": False}
+
+
+_LETTERS = string.ascii_lowercase
+
+
+class MergeConfig(NodeConfig):
+    count: int = Field(default=2, ge=2, le=8, description="How many inputs (a, b, c …).")
+
+
+class Merge(NodeType[MergeConfig]):
+    type_id = "logic.merge"
+    title = "First available"
+    category = "Control"
+    description = (
+        "Passes on the first of its inputs that has a value, in the order a, b, c … — e.g. to join "
+        "the two branches of an If again."
+    )
+    config_model = MergeConfig
+    outputs = (Port("value", DataType.ANY, description="The first input that has a value."),)
+    dynamic_ports = "optional inputs a, b, c … (config count, 2 to 8)"
+    cacheable = False
+
+    def input_ports(self) -> list[Port]:
+        return [
+            Port(_LETTERS[index], DataType.ANY, required=False, description=f"Candidate {index + 1}.")
+            for index in range(self.config.count)
+        ]
+
+    async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        for port in self.input_ports():
+            if port.name in inputs and not isinstance(inputs[port.name], Skip):
+                ctx.log(f"passing on input '{port.name}'")
+                return {"value": inputs[port.name]}
+        return {"value": Skip("none of the inputs had a value")}
