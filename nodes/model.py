@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from app.core.sdk import NodeConfig, NodeError, NodeType, Port, RunContext, Usage
+from app.core.settings import Settings
 from app.core.values import DataType
 
 Provider = Literal["openai", "anthropic", "ollama", "local"]
@@ -53,14 +54,12 @@ class ChatModel(NodeType[ChatConfig]):
     def concurrency_group(self) -> str:
         return f"provider:{self.config.provider}"
 
-    def model_name(self, ctx: RunContext) -> str:
+    def model_name(self, settings: Settings) -> str:
+        """The configured model, else the provider's default (for `local`: the Settings' choice)."""
         if self.config.model.strip():
             return self.config.model.strip()
-        settings = ctx.get_settings()
         if self.config.provider == "local":
             return settings.local_model or DEFAULT_MODELS["local"]
-        if settings.default_provider == self.config.provider and settings.default_model:
-            return settings.default_model
         return DEFAULT_MODELS[self.config.provider]
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
@@ -68,7 +67,7 @@ class ChatModel(NodeType[ChatConfig]):
 
         config, provider = self.config, self.config.provider
         settings = ctx.get_settings()
-        model = self.model_name(ctx)
+        model = self.model_name(settings)
         system = inputs.get("system", config.system)
         request = llm.ChatRequest.simple(
             model,
@@ -121,6 +120,39 @@ class ChatModel(NodeType[ChatConfig]):
             )
         )
         return {"text": result.text}
+
+    def export(self, code: Any) -> None:
+        from app.core import export_runtime
+
+        config, provider = self.config, self.config.provider
+        prompt = code.input("prompt")
+        system = code.input("system") or (code.literal(config.system) if config.system else None)
+        options = [f"model={code.literal(self.model_name(Settings.load()))}"]
+        if system:
+            options.append(f"system={system}")
+        if config.temperature is not None:
+            options.append(f"temperature={code.literal(config.temperature)}")
+        if config.max_tokens is not None:
+            options.append(f"max_tokens={code.literal(config.max_tokens)}")
+        if config.seed is not None and provider != "anthropic":
+            options.append(f"seed={code.literal(config.seed)}")
+        if config.base_url and provider != "local":
+            options.append(f"base_url={code.literal(config.base_url)}")
+        if provider == "local":
+            function = code.helper(export_runtime.chat_local)
+            code.requires("llama-cpp-python")
+        elif provider == "anthropic":
+            function = code.helper(export_runtime.chat_anthropic)
+            code.reads_environment("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
+        else:
+            function = code.helper(export_runtime.chat_openai)
+            if provider == "ollama":
+                options.append("ollama=True")
+                code.reads_environment("OLLAMA_HOST")
+            else:
+                code.reads_environment("OPENAI_API_KEY", "OPENAI_BASE_URL")
+        code.set_streams()
+        code.assign("text", f"{function}({prompt}, {', '.join(options)})")
 
 
 def _missing_key_hint(provider: str) -> str:

@@ -229,6 +229,15 @@ class NodeType(Generic[ConfigT]):
         """Compute the outputs from the inputs. Raise NodeError for failures users should read."""
         raise NodeError(f"the node type '{self.type_id}' cannot run yet")
 
+    # -- export -----------------------------------------------------------------------------
+    def export(self, code: Any) -> None:
+        """Write this node's block of an exported script through `code` (`app.core.export.NodeExport`).
+
+        The block must compute what `run` computes; the export equivalence tests hold every
+        node type to that.
+        """
+        raise NotImplementedError(f"the node type '{self.type_id}' has no Python export yet")
+
     # -- catalogue --------------------------------------------------------------------------
     @classmethod
     def describe(cls) -> dict[str, Any]:
