@@ -32,11 +32,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from app.core.llm.types import redact as _redact_keylike
-
 # --- values and secrets ------------------------------------------------------------------------
 
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$", re.IGNORECASE)
+#: Anything shaped like an API key or a bearer token (the same rule as `app.core.llm.types`).
+_KEYLIKE = re.compile(r"\b(sk-(?:ant-)?|key-|Bearer\s+)[A-Za-z0-9_\-\.]{6,}")
 _extra_secrets: set[str] = set()
 
 
@@ -60,7 +60,10 @@ def redact(text: str, secrets: list[str] | None = None) -> str:
     """`text` with every known secret and anything shaped like an API key replaced by ``***``."""
     if not text:
         return text
-    return _redact_keylike(text, known_secrets() if secrets is None else secrets)
+    for secret in known_secrets() if secrets is None else secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return _KEYLIKE.sub(lambda match: match.group(1) + "***", text)
 
 
 def jsonable(value: Any) -> Any:

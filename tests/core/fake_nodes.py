@@ -127,7 +127,7 @@ class FakeNode(NodeType[FakeConfig]):
                 value = config.value
             else:
                 args = ",".join(
-                    v if isinstance(v, str) else json.dumps(v, sort_keys=True)
+                    v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=repr)
                     for _, v in sorted(inputs.items())
                 )
                 value = f"{label}({args})"
