@@ -17,6 +17,7 @@ import argparse
 import importlib
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -119,6 +120,201 @@ def cmd_nodes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_INPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _symbols() -> dict[str, str]:
+    """Progress marks, in plain ASCII when stderr cannot show the nicer ones."""
+    fancy = {"start": "▶", "ok": "✓", "fail": "✗", "skip": "–", "ellipsis": "…"}
+    encoding = getattr(sys.stderr, "encoding", None)
+    if encoding is None:  # an in-memory text stream holds any character
+        return fancy
+    try:
+        "".join(fancy.values()).encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return {"start": ">", "ok": "ok", "fail": "x", "skip": "-", "ellipsis": "..."}
+    return fancy
+
+
+class _Progress:
+    """Prints a run's events on stderr, node by node (and streamed text, when asked)."""
+
+    def __init__(self, titles: dict[str, str], stream_text: bool) -> None:
+        self.titles = titles
+        self.stream_text = stream_text
+        self.marks = _symbols()
+        self.mid_line = False
+        self.streaming: str | None = None
+
+    def line(self, text: str) -> None:
+        if self.mid_line:
+            sys.stderr.write("\n")
+            self.mid_line = False
+        self.streaming = None
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+    def __call__(self, event) -> None:  # app.core.events.Event
+        kind, node_id, marks = event.kind, event.node_id, self.marks
+        if kind == "node_started":
+            self.line(f"{marks['start']} {node_id} ({self.titles.get(node_id, '')}){marks['ellipsis']}")
+        elif kind == "chunk" and self.stream_text:
+            if self.streaming != node_id:
+                self.line(f"  [{node_id}]")
+                self.streaming = node_id
+            sys.stderr.write(event.text)
+            sys.stderr.flush()
+            self.mid_line = not event.text.endswith("\n")
+        elif kind == "node_finished" and not event.reused:
+            if event.cached:
+                saved = f", saved {event.saved_tokens} tokens" if event.saved_tokens else ""
+                self.line(f"{marks['ok']} {node_id} from the cache{saved}")
+            else:
+                details = [f"{event.duration_s:.1f} s"]
+                if event.tokens:
+                    details.append(f"{event.tokens} tokens")
+                if event.cost_usd:
+                    details.append(f"${event.cost_usd:.4f}")
+                self.line(f"{marks['ok']} {node_id} {', '.join(details)}")
+        elif kind == "node_failed":
+            where = f" (input '{event.port}')" if event.port else (f" ({event.field})" if event.field else "")
+            line = f" at line {event.user_line}" if event.user_line else ""
+            self.line(f"{marks['fail']} {node_id}{where}{line}: {event.message}")
+        elif kind == "node_skipped":
+            self.line(f"{marks['skip']} {node_id} skipped: {event.reason}")
+        elif kind in ("run_finished", "run_failed", "run_cancelled"):
+            parts = [f"{event.duration_s:.1f} s"]
+            tokens = event.input_tokens + event.output_tokens
+            if tokens:
+                parts.append(f"{tokens} tokens")
+            if event.cost_usd:
+                parts.append(f"${event.cost_usd:.4f}")
+            if event.cache_hits:
+                parts.append(f"{event.cache_hits} from the cache")
+            verb = {"run_finished": "finished", "run_failed": "failed", "run_cancelled": "cancelled"}[kind]
+            self.line(f"run {verb} ({', '.join(parts)})")
+
+
+def _parse_inputs(pairs: list[str]) -> dict[str, str] | str:
+    """{name: value} from NAME=VALUE arguments, or the message for a malformed one."""
+    values: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or not _INPUT_NAME.fullmatch(name):
+            return f"--input {pair!r}: write it as NAME=VALUE, where NAME is a workflow input's name"
+        if name in values:
+            return f"--input {name}: given more than once"
+        values[name] = value
+    return values
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+    import contextlib
+
+    from app.core.cache import Cache
+    from app.core.events import jsonable
+    from app.core.executor import Executor, UnknownInputError
+    from app.core.graph import analyze
+    from app.core.registry import default_registry
+    from app.core.runs import RunStore
+    from app.core.sdk import NodeError
+    from app.core.settings import Settings
+    from app.core.values import to_text
+
+    workflow = _load_or_report(args.file)
+    if workflow is None:
+        return EXIT_INVALID
+    registry = default_registry()
+    for pack_error in registry.errors:
+        _err(f"warning: {pack_error}")
+    analysis = analyze(workflow, registry)
+    if not analysis.ok:
+        for problem in analysis.problems:
+            _err(f"{args.file}: {problem}")
+        _err(f"{args.file}: {len(analysis.problems)} problem(s) found; nothing was run")
+        return EXIT_INVALID
+
+    inputs = _parse_inputs(args.input)
+    if isinstance(inputs, str):
+        _err(f"chainwright run: {inputs}")
+        return EXIT_INVALID
+    known = analysis.interface("input")
+    bad = False
+    for name in inputs:
+        if name not in known:
+            _err(f"chainwright run: {UnknownInputError(name, known)}")
+            bad = True
+    for name, node_id in known.items():
+        instance = analysis.nodes[node_id].instance
+        if name in inputs:
+            accept = getattr(instance, "accept", None)
+            if accept is not None:
+                try:
+                    accept(inputs[name])
+                except NodeError as exc:
+                    _err(f"{args.file}: node '{node_id}': {exc.message}")
+                    bad = True
+        elif getattr(getattr(instance, "config", None), "default", None) is None:
+            _err(
+                f"{args.file}: node '{node_id}': the workflow needs a value for input '{name}'; "
+                f"give it with --input {name}=VALUE"
+            )
+            bad = True
+    if bad:
+        return EXIT_INVALID
+
+    settings = Settings.load()
+    if settings.load_problem:
+        _err(f"warning: {settings.load_problem}")
+    cache = store = None
+    try:
+        cache = Cache.for_settings(settings)
+    except Exception as exc:
+        _err(f"warning: the result cache cannot be used ({exc}); every node will run")
+    try:
+        store = RunStore()
+    except Exception as exc:
+        _err(f"warning: the run history cannot be written ({exc})")
+
+    executor = Executor(analysis, settings=settings, cache=cache, store=store, workflow_path=args.file)
+    run = executor.run(inputs, use_cache=not args.no_cache, restricted=args.restricted)
+    titles = {node_id: plan.title for node_id, plan in executor.plans.items()}
+    run.subscribe(_Progress(titles, stream_text=sys.stdout.isatty()))
+    try:
+        # Nodes must not write to stdout: it carries the result (exactly one JSON object with --json).
+        with contextlib.redirect_stdout(sys.stderr):
+            result = asyncio.run(run.wait())
+    finally:
+        for resource in (cache, store):
+            if resource is not None:
+                resource.close()
+
+    for name, reason in result.missing_outputs.items():
+        _err(f"output '{name}' has no value: {reason}")
+    for failure in result.failures:
+        error = failure.error
+        message = error.message if error else "failed"
+        title = titles.get(failure.node_id, "")
+        _err(f"run failed: node '{failure.node_id}' ({title}): {message}")
+
+    outputs = jsonable(result.outputs)
+    if args.json:
+        try:
+            print(json.dumps(outputs, ensure_ascii=False))
+        except UnicodeEncodeError:
+            print(json.dumps(outputs))
+    else:
+        for name, value in outputs.items():
+            text = to_text(value)
+            print(text if len(outputs) == 1 else f"{name}: {text}")
+    sys.stdout.flush()
+    if result.status == "cancelled":
+        return 130
+    return EXIT_OK if result.status == "succeeded" else EXIT_RUN_FAILED
+
+
 def cmd_not_yet(args: argparse.Namespace) -> int:
     _err(f"chainwright {args.command}: not available yet in this version of Chainwright")
     return EXIT_INVALID
@@ -158,7 +354,7 @@ def cmd_open(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "open": cmd_open,
-    "run": cmd_not_yet,
+    "run": cmd_run,
     "validate": cmd_validate,
     "export": cmd_not_yet,
     "nodes": cmd_nodes,
