@@ -23,10 +23,12 @@ cheap; the ``httpx``/``httpcore`` loggers are set to WARNING so URLs are never l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import logging
 import random
+import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -60,6 +62,7 @@ ChunkCallback = Callable[[str], Any]
 It may be a plain function or return an awaitable (which is awaited)."""
 
 _MAX_ERROR_BODY = 64 * 1024
+_DRAIN_SECONDS = 2.0  # after the final event, how long to wait for the body to end
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,8 +265,7 @@ async def execute(
 def _fail_fast(exc: LLMError, policy: RetryPolicy) -> LLMError:
     cls = RateLimitError if exc.status == 429 else type(exc)
     err = cls(
-        exc.message
-        + f" It asked to wait {_secs(exc.retry_after or 0)} before trying again, longer than the "
+        exc.message + f" It asked to wait {_secs(exc.retry_after or 0)} before trying again, longer than the "
         f"{_secs(policy.retry_after_cap)} Chainwright waits, so it stopped; try again later.",
         provider=exc.provider,
         host=exc.host,
@@ -378,28 +380,40 @@ async def _consume_sse(
     parser = SSEParser()
     stall = asyncio.timeout(timeouts.stall)
     try:
-        async with stall:
-            async for chunk in response.aiter_bytes():
+        async with stall, contextlib.aclosing(response.aiter_bytes()) as byte_chunks:
+            async for chunk in byte_chunks:
+                if state.done:
+                    continue  # drain what follows the final event (normally nothing) to reuse the connection
                 stall.reschedule(loop.time() + timeouts.stall)
                 for ev in parser.feed(chunk):
                     delta = call.on_event(ev, state)
                     if delta:
                         await state.emit(delta)
                     if state.done:
-                        return
-                stall.reschedule(loop.time() + timeouts.stall)
+                        stall.reschedule(loop.time() + min(timeouts.stall, _DRAIN_SECONDS))
+                        break
+                else:
+                    stall.reschedule(loop.time() + timeouts.stall)
     except TimeoutError:
         if not stall.expired():
             raise
+        if state.done:
+            return
         raise _stall_error(ctx, state, timeouts.stall) from None
     except httpx.TimeoutException:
+        if state.done:
+            return
         raise _stall_error(ctx, state, timeouts.read) from None
     except httpx.TransportError as exc:
+        if state.done:
+            return
         raise ctx.make(
             IncompleteStreamError,
             f"The connection to {ctx.where} ended before the answer was complete ({_reason(exc)}).",
             partial_text=state.text,
         ) from None
+    if state.done:
+        return
     parser.close()
     if call.on_eof is not None:
         call.on_eof(state)
@@ -422,10 +436,11 @@ def _stall_error(ctx: ErrorContext, state: StreamState, seconds: float) -> LLMEr
 async def _read_error_body(httpx: Any, response: httpx.Response) -> Any:
     raw = b""
     try:
-        async for chunk in response.aiter_bytes():
-            raw += chunk
-            if len(raw) > _MAX_ERROR_BODY:
-                break
+        async with contextlib.aclosing(response.aiter_bytes()) as byte_chunks:
+            async for chunk in byte_chunks:
+                raw += chunk
+                if len(raw) > _MAX_ERROR_BODY:
+                    break
     except httpx.HTTPError:
         pass
     try:
@@ -435,9 +450,24 @@ async def _read_error_body(httpx: Any, response: httpx.Response) -> Any:
 
 
 def _reason(exc: BaseException) -> str:
+    """A short plain reason for a transport failure, found along the exception chain."""
+    seen: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(seen) < 20:
+        e = todo.pop(0)
+        seen.append(e)
+        if isinstance(e, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(e, socket.gaierror):
+            return "the host name could not be found"
+        if isinstance(e, ConnectionResetError):
+            return "the connection was reset"
+        if isinstance(e, BaseExceptionGroup):
+            todo.extend(e.exceptions)
+        for nxt in (e.__cause__, e.__context__):
+            if nxt is not None and nxt not in seen:
+                todo.append(nxt)
     text = str(exc).strip()
-    if "Connection refused" in text or "ECONNREFUSED" in text:
-        return "connection refused"
     if "Name or service not known" in text or "nodename nor servname" in text:
         return "the host name could not be found"
     return text or type(exc).__name__

@@ -106,9 +106,8 @@ class SSEParser:
         elif name == "id":
             if "\x00" not in value:
                 self._id = value
-        elif name == "retry":
-            if value.isdigit():
-                self._retry = int(value)
+        elif name == "retry" and value.isdigit():
+            self._retry = int(value)
         # unknown fields are ignored
         return None
 

@@ -148,9 +148,7 @@ def host_of(url: str) -> str:
         port = parts.port
     except ValueError:
         return url
-    if port and not (
-        (parts.scheme == "https" and port == 443) or (parts.scheme == "http" and port == 80)
-    ):
+    if port and not ((parts.scheme == "https" and port == 443) or (parts.scheme == "http" and port == 80)):
         return f"{host}:{port}"
     return host
 
@@ -253,7 +251,7 @@ class ConnectError(LLMError):
     default_retryable = True
 
 
-class TimeoutError_(LLMError):  # noqa: N801 - do not shadow the builtin TimeoutError
+class TimeoutError_(LLMError):
     """The server did not answer in time."""
 
     default_retryable = True
@@ -389,9 +387,7 @@ def error_from_status(
             f"{ctx.where} answered 'not found' (HTTP 404{why}). Check the model name and the base URL.",
             status=status,
         )
-    return ctx.make(
-        BadRequestError, f"{ctx.where} rejected the request (HTTP {status}{why}).", status=status
-    )
+    return ctx.make(BadRequestError, f"{ctx.where} rejected the request (HTTP {status}{why}).", status=status)
 
 
 def is_retryable_status(status: int) -> bool:
