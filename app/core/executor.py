@@ -153,9 +153,29 @@ class Executor:
         else:
             self.workflow_dir = Path.cwd()
         self.workflow_hash = workflow_hash(self.workflow)
-        self.order = analysis.topological_order()
+        self.order = self._topological_order()
         self.plans = self._make_plans()
         self.input_nodes = analysis.interface("input")
+
+    def _topological_order(self) -> list[str]:
+        """`GraphAnalysis.topological_order` (file order breaks ties), without networkx's overhead."""
+        position = {node_id: i for i, node_id in enumerate(self.analysis.nodes)}
+        waiting = dict.fromkeys(position, 0)
+        after: dict[str, list[str]] = {node_id: [] for node_id in position}
+        for edge in self.workflow.edges:
+            waiting[edge.target] += 1
+            after[edge.source].append(edge.target)
+        heap = [(position[n], n) for n, count in waiting.items() if count == 0]
+        heapq.heapify(heap)
+        order = []
+        while heap:
+            _, node_id = heapq.heappop(heap)
+            order.append(node_id)
+            for target in after[node_id]:
+                waiting[target] -= 1
+                if waiting[target] == 0:
+                    heapq.heappush(heap, (position[target], target))
+        return order
 
     def _make_plans(self) -> dict[str, _Plan]:
         index = {node_id: i for i, node_id in enumerate(self.order)}

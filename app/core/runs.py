@@ -44,13 +44,11 @@ def canonical_json(value: Any) -> str:
 def workflow_hash(workflow: Workflow) -> str:
     """sha256 over what decides a workflow's results (not its layout)."""
     doc = {
-        "nodes": [
-            {"id": node.id, "type": node.type, "config": node.config, "cache": node.cache}
-            for node in workflow.nodes
-        ],
-        "edges": [edge.model_dump() for edge in workflow.edges],
+        "nodes": [[node.id, node.type, node.config, node.cache] for node in workflow.nodes],
+        "edges": [[edge.source, edge.source_port, edge.target, edge.target_port] for edge in workflow.edges],
     }
-    return hashlib.sha256(canonical_json(jsonable(doc)).encode("utf-8")).hexdigest()
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m benchmarks.bench_executor`, … (figures in benchmarks/README.md)."""
