@@ -119,6 +119,7 @@ class _Plan:
     output_names: frozenset[str]
     interface_role: str | None
     interface_name: str | None
+    has_cache_extra: bool
 
 
 def new_run_id() -> str:
@@ -209,6 +210,7 @@ class Executor:
                 output_names=frozenset(resolved.outputs),
                 interface_role=instance.interface_role,
                 interface_name=instance.interface_name(),
+                has_cache_extra=type(instance).cache_key_extra is not NodeType.cache_key_extra,
             )
         return plans
 
@@ -923,10 +925,9 @@ class Run:
         except Exception:
             return None
         extra = None
-        extra_hook = getattr(plan.instance, "cache_key_extra", None)
-        if extra_hook is not None:
+        if plan.has_cache_extra:
             try:
-                extra = extra_hook(self._context(plan, None))
+                extra = plan.instance.cache_key_extra(self._context(plan, None))
             except Exception:
                 return None  # a node that cannot say what else matters is not cached
         return cache_key(plan.type_id, plan.version, config, inputs, extra)

@@ -224,6 +224,14 @@ class NodeType(Generic[ConfigT]):
         """A name shared by nodes that count against one limit (e.g. a provider), or None."""
         return None
 
+    def cache_key_extra(self, ctx: RunContext) -> Any:
+        """What else, besides type, version, config and inputs, decides this node's outputs.
+
+        A JSON value joined to the node's cache key (e.g. the endpoint a provider resolves from
+        the settings or the environment), or None. Called before `run`; never return a secret.
+        """
+        return None
+
     # -- running ----------------------------------------------------------------------------
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         """Compute the outputs from the inputs. Raise NodeError for failures users should read."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 from typing import Any
 
@@ -80,6 +81,10 @@ class FakeNode(NodeType[FakeConfig]):
 
     def concurrency_group(self) -> str | None:
         return self.config.group
+
+    def cache_key_extra(self, ctx: RunContext) -> Any:
+        # Stands for what a real node resolves outside its config (a provider's endpoint).
+        return os.environ.get("FAKE_ENDPOINT")
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         config = self.config

@@ -203,6 +203,18 @@ def always_run(node_id: str):
     return made.model_copy(update={"cache": False})
 
 
+def test_what_a_node_resolves_outside_its_config_joins_the_key(
+    cache: Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flow = analyze([fake("a")], [])
+    monkeypatch.setenv("FAKE_ENDPOINT", "http://one")
+    run(Executor(flow, settings=Settings(), cache=cache))
+    run(Executor(flow, settings=Settings(), cache=cache))
+    monkeypatch.setenv("FAKE_ENDPOINT", "http://two")
+    run(Executor(flow, settings=Settings(), cache=cache))
+    assert CALLS == ["a", "a"]
+
+
 def test_failures_are_not_cached(cache: Cache) -> None:
     flow = analyze([fake("a", fail=True)], [])
     run(Executor(flow, settings=Settings(), cache=cache))
