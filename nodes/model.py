@@ -62,6 +62,22 @@ class ChatModel(NodeType[ChatConfig]):
             return settings.local_model or DEFAULT_MODELS["local"]
         return DEFAULT_MODELS[self.config.provider]
 
+    def cache_key_extra(self, ctx: RunContext) -> Any:
+        """The model and server actually used: the same config against another server is another answer."""
+        from app.core import secrets
+
+        settings = ctx.get_settings()
+        model = self.model_name(settings)
+        if self.config.provider == "local":
+            return {"model": model}
+        try:
+            endpoint = secrets.resolve_endpoint(
+                self.config.provider, self.config.base_url, settings.provider(self.config.provider).base_url
+            )
+        except ValueError:
+            return {"model": model}
+        return {"model": model, "base_url": endpoint.base_url}
+
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         from app.core import llm, secrets
 

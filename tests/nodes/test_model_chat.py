@@ -121,3 +121,18 @@ def test_the_local_model_answers_offline() -> None:
     (report,) = usage
     assert report.provider == "local" and report.cost_usd == 0.0
     assert 0 < report.output_tokens <= 8
+
+
+def test_the_cache_key_follows_the_server_and_model_actually_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    node = ChatModel.from_config({"provider": "openai"})
+    context = RunContext(node_id="llm")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    first = node.cache_key_extra(context)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:2/v1")
+    second = node.cache_key_extra(context)
+    assert first == {"model": "gpt-4o-mini", "base_url": "http://127.0.0.1:1/v1"}
+    assert second["base_url"] == "http://127.0.0.1:2/v1"
+    assert KEY not in repr(first) + repr(second)
+    local = ChatModel.from_config({"provider": "local"}).cache_key_extra(context)
+    assert local == {"model": "smollm2-135m"}
