@@ -315,9 +315,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK if result.status == "succeeded" else EXIT_RUN_FAILED
 
 
-def cmd_not_yet(args: argparse.Namespace) -> int:
-    _err(f"chainwright {args.command}: not available yet in this version of Chainwright")
-    return EXIT_INVALID
+def cmd_export(args: argparse.Namespace) -> int:
+    from app.core.export import ExportError, export_script
+    from app.core.model import atomic_write_bytes
+    from app.core.problems import WorkflowError
+
+    workflow = _load_or_report(args.file)
+    if workflow is None:
+        return EXIT_INVALID
+    output = Path(args.output)
+    if output.resolve() == Path(args.file).resolve():
+        _err(f"{args.output}: refusing to write the script over the workflow file itself")
+        return EXIT_INVALID
+    try:
+        source = export_script(workflow, workflow_path=Path(args.file), script_path=output)
+    except ExportError as exc:
+        for problem in exc.problems:
+            _err(f"{args.file}: {problem}")
+        return EXIT_INVALID
+    except WorkflowError as exc:
+        for line in exc.render().splitlines():
+            _err(line)
+        return EXIT_INVALID
+    try:
+        atomic_write_bytes(output, source.encode("utf-8"))
+    except OSError as exc:
+        _err(f"{args.output}: cannot be written ({exc.strerror or exc})")
+        return EXIT_INVALID
+    _err(f"wrote {args.output}")
+    return EXIT_OK
 
 
 def _display_problem() -> str | None:
@@ -356,7 +382,7 @@ COMMANDS = {
     "open": cmd_open,
     "run": cmd_run,
     "validate": cmd_validate,
-    "export": cmd_not_yet,
+    "export": cmd_export,
     "nodes": cmd_nodes,
 }
 

@@ -279,8 +279,19 @@ def parse_workflow(text: str | bytes, source: str = "") -> Workflow:
 
 
 def load_workflow(path: str | os.PathLike[str]) -> Workflow:
-    """Read a workflow file. Raises `WorkflowFileError` (or `NewerVersionError`) naming the file."""
+    """Read a workflow file, or the workflow embedded in a script Chainwright exported (`.py`,
+    parsed, never run). Raises `WorkflowFileError` (or `NewerVersionError`) naming the file."""
     path = Path(path)
+    if path.suffix == ".py":
+        from app.core.export import workflow_from_script
+
+        try:
+            source = path.read_bytes()
+        except OSError as exc:
+            raise WorkflowFileError(
+                [Problem(f"cannot be read: {exc.strerror or exc}", code="io")], source=str(path)
+            ) from None
+        return workflow_from_script(source, filename=str(path))
     try:
         with path.open("rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
