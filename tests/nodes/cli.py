@@ -1,0 +1,32 @@
+"""Running the `chainwright` command in a subprocess, for the catalogue and gallery tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from typing import Any
+
+
+def chainwright(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    command = shutil.which("chainwright")
+    argv = [command] if command else [sys.executable, "-m", "app"]
+    return subprocess.run(
+        [*argv, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def run_available() -> bool:
+    """Whether this version of the CLI can run workflows (`chainwright run`)."""
+    from app import cli
+
+    not_yet: Any = getattr(cli, "cmd_not_yet", None)
+    return cli.COMMANDS.get("run") not in (None, not_yet)
