@@ -8,6 +8,7 @@ from tests.nodes.helpers import LoopbackServer
 
 
 @pytest.fixture
-def server() -> Iterator[LoopbackServer]:
+def web() -> Iterator[LoopbackServer]:
+    """A loopback HTTP server; set `web.routes[path]` to a Reply or a handler."""
     with LoopbackServer() as running:
         yield running

@@ -184,48 +184,48 @@ and a line break<br>here.</p>
 <table><tr><td>cell 1</td><td>cell 2</td></tr></table></main></body></html>"""
 
 
-def test_url_returns_readable_text_and_title(server: LoopbackServer):
-    server.routes["/page"] = Reply(200, PAGE, {"Content-Type": "text/html; charset=utf-8"})
-    ran = run_node("data.url", {"url": server.url("/page")})
+def test_url_returns_readable_text_and_title(web: LoopbackServer):
+    web.routes["/page"] = Reply(200, PAGE, {"Content-Type": "text/html; charset=utf-8"})
+    ran = run_node("data.url", {"url": web.url("/page")})
     assert ran.outputs["title"] == "The Title"
     assert ran.outputs["text"] == (
         "Heading\n\nFirst paragraph with a link and a line break\nhere.\n\n- one\n- two\n\ncell 1 cell 2"
     )
 
 
-def test_url_decodes_the_declared_charset(server: LoopbackServer):
-    server.routes["/latin"] = Reply(
+def test_url_decodes_the_declared_charset(web: LoopbackServer):
+    web.routes["/latin"] = Reply(
         200, "<p>café</p>".encode("latin-1"), {"Content-Type": "text/html; charset=iso-8859-1"}
     )
-    assert run_node("data.url", {"url": server.url("/latin")}).outputs["text"] == "café"
+    assert run_node("data.url", {"url": web.url("/latin")}).outputs["text"] == "café"
 
 
-def test_url_placeholders_and_plain_text(server: LoopbackServer):
-    server.routes["/search"] = lambda request: Reply(200, request.path)
-    ran = run_node("data.url", {"url": server.url("/search?q={{q}}")}, {"q": "fish & chips"})
+def test_url_placeholders_and_plain_text(web: LoopbackServer):
+    web.routes["/search"] = lambda request: Reply(200, request.path)
+    ran = run_node("data.url", {"url": web.url("/search?q={{q}}")}, {"q": "fish & chips"})
     assert ran.outputs == {"text": "/search?q=fish%20%26%20chips", "title": ""}
 
 
-def test_url_cut_to_max_characters(server: LoopbackServer):
-    server.routes["/long"] = Reply(200, "abcdefghij")
-    ran = run_node("data.url", {"url": server.url("/long"), "max_characters": 4})
+def test_url_cut_to_max_characters(web: LoopbackServer):
+    web.routes["/long"] = Reply(200, "abcdefghij")
+    ran = run_node("data.url", {"url": web.url("/long"), "max_characters": 4})
     assert ran.outputs["text"] == "abcd"
 
 
-def test_url_http_error(server: LoopbackServer):
-    error = node_error("data.url", {"url": server.url("/missing")})
+def test_url_http_error(web: LoopbackServer):
+    error = node_error("data.url", {"url": web.url("/missing")})
     assert (
         error.message
-        == f"127.0.0.1:{server.url('').rsplit(':', 1)[1]} answered HTTP 404 Not Found for {server.url('/missing')}"
+        == f"127.0.0.1:{web.url('').rsplit(':', 1)[1]} answered HTTP 404 Not Found for {web.url('/missing')}"
     )
 
 
-def test_url_binary_content_and_bad_addresses(server: LoopbackServer):
-    server.routes["/file.pdf"] = Reply(200, b"%PDF-1.4", {"Content-Type": "application/pdf"})
-    error = node_error("data.url", {"url": server.url("/file.pdf")})
+def test_url_binary_content_and_bad_addresses(web: LoopbackServer):
+    web.routes["/file.pdf"] = Reply(200, b"%PDF-1.4", {"Content-Type": "application/pdf"})
+    error = node_error("data.url", {"url": web.url("/file.pdf")})
     assert (
         error.message
-        == f"{server.url('/file.pdf')} is a application/pdf file, not a web page or text; it cannot be read as text"
+        == f"{web.url('/file.pdf')} is a application/pdf file, not a web page or text; it cannot be read as text"
     )
     assert (
         node_error("data.url", {"url": "ftp://example.org/x"}).message
@@ -239,13 +239,13 @@ def test_url_connection_refused():
     assert error.message.startswith("could not connect to 127.0.0.1:9:")
 
 
-def test_url_timeout(server: LoopbackServer):
-    server.routes["/slow"] = Reply(200, "late", delay=1.0)
-    error = node_error("data.url", {"url": server.url("/slow"), "timeout_seconds": 0.2})
-    host = server.base.removeprefix("http://")
+def test_url_timeout(web: LoopbackServer):
+    web.routes["/slow"] = Reply(200, "late", delay=1.0)
+    error = node_error("data.url", {"url": web.url("/slow"), "timeout_seconds": 0.2})
+    host = web.base.removeprefix("http://")
     assert error.message == f"no complete answer from {host} within 0.2 s (timeout_seconds)"
 
 
-def test_url_json_is_returned_as_text(server: LoopbackServer):
-    server.routes["/api"] = Reply.json({"a": 1})
-    assert json.loads(run_node("data.url", {"url": server.url("/api")}).outputs["text"]) == {"a": 1}
+def test_url_json_is_returned_as_text(web: LoopbackServer):
+    web.routes["/api"] = Reply.json({"a": 1})
+    assert json.loads(run_node("data.url", {"url": web.url("/api")}).outputs["text"]) == {"a": 1}
