@@ -160,12 +160,7 @@ async def fetch(
                 ctx.log(f"HTTP {response.status}: redirected to {target}", "debug")
                 url = target
             raise NodeError(f"{host_of(url)} redirected more than {MAX_REDIRECTS} times; giving up")
-    except TimeoutError:
-        raise NodeError(
-            f"no complete answer from {host_of(url)} within {timeout:g} s (timeout_seconds)",
-            field="config.timeout_seconds",
-        ) from None
-    except httpx.TimeoutException:
+    except (TimeoutError, httpx.TimeoutException):
         raise NodeError(
             f"no complete answer from {host_of(url)} within {timeout:g} s (timeout_seconds)",
             field="config.timeout_seconds",

@@ -326,21 +326,24 @@ class PythonCode(NodeType[PythonConfig]):
     async def _execute(self, ctx: RunContext, in_path: Path, out_path: Path) -> tuple[int, list[str]]:
         env = {k: v for k, v in os.environ.items() if k not in _HIDDEN_VARIABLES}
         cwd = ctx.workflow_dir if ctx.workflow_dir.is_dir() else None
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-I",
-            "-u",
-            "-c",
-            RUNNER,
-            str(in_path),
-            str(out_path),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=cwd,
-            env=env,
-            start_new_session=os.name == "posix",
-        )
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-I",
+                "-u",
+                "-c",
+                RUNNER,
+                str(in_path),
+                str(out_path),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=cwd,
+                env=env,
+                start_new_session=os.name == "posix",
+            )
+        except OSError as exc:
+            raise NodeError(f"could not start Python ({sys.executable}): {exc.strerror or exc}") from None
         stderr_tail: list[str] = []
         budget = {"lines": MAX_LOG_LINES, "chars": MAX_LOG_CHARS, "dropped": 0}
         pumps = [
