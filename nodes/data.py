@@ -12,7 +12,6 @@ from pydantic import Field, field_validator
 from app.core import templates
 from app.core.sdk import NodeConfig, NodeError, NodeType, Port, RunContext
 from app.core.values import DataType
-from nodes import _common
 from nodes._common import MEGABYTE, read_text_file, resolve_readable
 from nodes._http import check_url, fetch, fill_url, host_of
 
@@ -41,7 +40,7 @@ class ReadFile(NodeType[FileConfig]):
         if not self.config.path.strip():
             raise NodeError("no file chosen", field="config.path")
         path = resolve_readable(ctx, self.config.path)
-        return {"text": read_text_file(path, limit=_common.MAX_FILE_BYTES)}
+        return {"text": read_text_file(path)}
 
 
 class TextConfig(NodeConfig):
@@ -158,7 +157,7 @@ class ReadCsv(NodeType[CsvConfig]):
             text, where = inputs["text"], "the connected CSV text"
         elif self.config.path.strip():
             path = resolve_readable(ctx, self.config.path)
-            text, where = read_text_file(path, limit=_common.MAX_FILE_BYTES), str(path)
+            text, where = read_text_file(path), str(path)
         else:
             raise NodeError("no CSV file chosen and no CSV text connected", field="config.path")
         columns, rows = parse_csv(text, self.config, where)
@@ -244,7 +243,7 @@ class ReadFolder(NodeType[FolderConfig]):
                 resolve_readable(ctx, str(match.resolve()), field="config.pattern")
             entry: dict[str, Any] = {"name": match.name, "path": relative}
             if self.config.read_contents:
-                entry["text"] = read_text_file(match, field="config.pattern", limit=_common.MAX_FILE_BYTES)
+                entry["text"] = read_text_file(match, field="config.pattern")
             files.append(entry)
             paths.append(relative)
             ctx.check_cancelled()
