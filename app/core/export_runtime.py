@@ -84,7 +84,9 @@ def chat_openai(
         base, auth = endpoint("https://api.openai.com/v1", "OPENAI_BASE_URL", "OPENAI_API_KEY", base_url)
     headers = {"Authorization": f"Bearer {auth['key']}"} if auth else {}
     body = {"model": model, "messages": messages_for(prompt, system), "stream": True}
-    for name, value in (("temperature", temperature), ("max_tokens", max_tokens), ("seed", seed)):
+    # api.openai.com wants max_completion_tokens (newer models refuse max_tokens); other servers max_tokens.
+    limit = "max_completion_tokens" if urlsplit(base).hostname == "api.openai.com" else "max_tokens"
+    for name, value in (("temperature", temperature), (limit, max_tokens), ("seed", seed)):
         if value is not None:
             body[name] = value
     parts = []
