@@ -203,16 +203,11 @@ def json_error(exc: json.JSONDecodeError, text: str, what: str) -> str:
     return f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}); it starts with {preview(text, 60)!r}"
 
 
-class NoConfig(NodeConfig):
-    pass
-
-
-class ParseJson(NodeType[NoConfig]):
+class ParseJson(NodeType[NodeConfig]):
     type_id = "text.json_parse"
     title = "Parse JSON"
     category = "Text"
     description = "Reads a text written as JSON into a JSON value (object, list, number …)."
-    config_model = NoConfig
     inputs = (Port("text", DataType.TEXT, description="JSON text."),)
     outputs = (Port("value", DataType.JSON, description="The value the text describes."),)
     cacheable = False
