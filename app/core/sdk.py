@@ -22,7 +22,7 @@ by *reading* the config — parsing, never executing user code.
 
 Config fields may carry UI hints for the inspector in `json_schema_extra={"ui": ...}`:
 `"multiline"`, `"template"` (multiline with `{{placeholder}}` highlighting), `"code"` (Python),
-`"file"` (a path picker), `"credential"` (a credential *name*, never a value), `"json"`.
+`"file"` (a file picker), `"folder"` (a folder picker), `"credential"` (a credential *name*, never a value), `"json"`.
 """
 
 from __future__ import annotations
