@@ -162,7 +162,7 @@ class WorkflowDocument:
         self.path_changed = Signal("path_changed")  # (path | None)
 
         self._analysis: GraphAnalysis | None = None
-        self._ports_cache: dict[tuple[str, str], NodePorts] = {}
+        self._ports_cache: dict[tuple[str, Any], NodePorts] = {}
         self._rebuild_index()
 
     # -- loading and saving -----------------------------------------------------------------
@@ -247,9 +247,8 @@ class WorkflowDocument:
         return next((edge for edge in self._incident.get(target, ()) if edge_key(edge) == key), None)
 
     def edges_of(self, node_id: str) -> list[Edge]:
-        """Every edge that starts or ends at this node id, in file order."""
-        found = {id(edge): edge for edge in self._incident.get(node_id, ())}
-        return [edge for edge in self.workflow.edges if id(edge) in found]
+        """Every edge that starts or ends at this node id."""
+        return list(self._incident.get(node_id, ()))
 
     def edges_into(self, node_id: str, port: str | None = None) -> list[Edge]:
         return [
@@ -266,11 +265,7 @@ class WorkflowDocument:
 
     def ports(self, node: Node) -> NodePorts:
         """The node's ports for its current config (cached by type and config)."""
-        try:
-            config_key = json.dumps(node.config, sort_keys=True, default=repr)
-        except (TypeError, ValueError):
-            config_key = repr(node.config)
-        key = (node.type, config_key)
+        key = (node.type, _config_key(node.config))
         cached = self._ports_cache.get(key)
         if cached is not None:
             return cached
@@ -429,7 +424,6 @@ class WorkflowDocument:
         ]
         notes = [copy.deepcopy(item) for item in comments]
         return Workflow(
-            name=self.workflow.name,
             nodes=[node.model_copy(deep=True) for node in chosen],
             edges=edges,
             ui={COMMENTS_KEY: notes} if notes else None,
@@ -699,6 +693,19 @@ class WorkflowDocument:
 
     def __iter__(self) -> Iterator[Node]:
         return iter(self.workflow.nodes)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _config_key(config: dict[str, Any]) -> Any:
+    """A hashable key for a config (fast for flat configs, JSON text otherwise)."""
+    if all(isinstance(value, _SCALARS) for value in config.values()):
+        return tuple(sorted((key, type(value).__name__, value) for key, value in config.items()))
+    try:
+        return json.dumps(config, sort_keys=True, default=repr)
+    except (TypeError, ValueError):
+        return repr(config)
 
 
 def _pair(value: Any) -> tuple[float, float]:
