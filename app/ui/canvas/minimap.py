@@ -1,0 +1,156 @@
+"""The overview map in the canvas corner: the whole workflow in miniature, the visible area as a
+frame; click or drag in it to move there.
+
+The miniature is rendered into a pixmap only after the scene has stopped changing for a moment;
+panning repaints just the pixmap and the frame, whatever the size of the graph.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
+from PySide6.QtWidgets import QWidget
+
+from app.ui.theme import mix
+
+if TYPE_CHECKING:
+    from app.ui.canvas.scene import WorkflowScene
+    from app.ui.canvas.view import CanvasView
+
+RENDER_DELAY_MS = 250
+
+
+class Minimap(QWidget):
+    def __init__(self, view: CanvasView) -> None:
+        super().__init__(view)
+        self.setObjectName("minimap")
+        self.view = view
+        self._scene: WorkflowScene | None = None
+        self._pixmap = QPixmap()
+        self._world = QRectF()  # the scene area the pixmap shows
+        self._scale = 1.0
+        self._offset = QPointF()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(RENDER_DELAY_MS)
+        self._timer.timeout.connect(self.render_now)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip("Overview: click or drag to move the view")
+        view.view_moved.connect(self.update)
+
+    def sizeHint(self) -> QSize:
+        return QSize(200, 130)
+
+    def set_scene(self, scene: WorkflowScene | None) -> None:
+        if self._scene is not None:
+            with contextlib.suppress(RuntimeError, TypeError):
+                self._scene.changed.disconnect(self._on_scene_changed)
+        self._scene = scene
+        if scene is not None:
+            scene.changed.connect(self._on_scene_changed)
+        self.schedule_render()
+
+    def _on_scene_changed(self, _regions: object = None) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def schedule_render(self) -> None:
+        self._timer.start()
+
+    def render_now(self) -> None:
+        """Draw every node as a small block in its category colour."""
+
+        scene = self._scene
+        size = self.size()
+        ratio = self.devicePixelRatioF()
+        pixmap = QPixmap(round(size.width() * ratio), round(size.height() * ratio))
+        pixmap.setDevicePixelRatio(ratio)
+        if scene is None:
+            self._pixmap = QPixmap()
+            self.update()
+            return
+        colours = scene.colours
+        pixmap.fill(Qt.GlobalColor.transparent)
+        items = [item for item in scene.node_items()]
+        world = QRectF()
+        for item in items:
+            world = world.united(item.sceneBoundingRect())
+        if world.isNull():
+            world = QRectF(-200, -150, 400, 300)
+        world = world.adjusted(-60, -60, 60, 60)
+        inner = QRectF(4, 4, size.width() - 8, size.height() - 8)
+        scale = min(inner.width() / world.width(), inner.height() / world.height())
+        offset = QPointF(
+            inner.left() + (inner.width() - world.width() * scale) / 2 - world.left() * scale,
+            inner.top() + (inner.height() - world.height() * scale) / 2 - world.top() * scale,
+        )
+        painter = QPainter(pixmap)
+        by_colour: dict[int, tuple[QColor, list[QRectF]]] = {}
+        for item in items:
+            rect = item.sceneBoundingRect()
+            mapped = QRectF(
+                rect.left() * scale + offset.x(),
+                rect.top() * scale + offset.y(),
+                max(rect.width() * scale, 1.5),
+                max(rect.height() * scale, 1.5),
+            )
+            colour = mix(colours.node_body, item.accent, 0.7)
+            entry = by_colour.setdefault(colour.rgba(), (colour, []))
+            entry[1].append(mapped)
+        painter.setPen(Qt.PenStyle.NoPen)
+        for colour, rects in by_colour.values():
+            painter.setBrush(colour)
+            painter.drawRects(rects)
+        painter.end()
+        self._pixmap, self._world, self._scale, self._offset = pixmap, world, scale, offset
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        scene = self._scene
+        painter = QPainter(self)
+        if scene is None:
+            return
+        colours = scene.colours
+        frame = QColor(colours.node_border)
+        back = QColor(colours.background)
+        back.setAlpha(235)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(QPen(frame, 1))
+        painter.setBrush(back)
+        painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
+        if not self._pixmap.isNull():
+            painter.drawPixmap(0, 0, self._pixmap)
+        visible = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
+        mapped = QRectF(
+            visible.left() * self._scale + self._offset.x(),
+            visible.top() * self._scale + self._offset.y(),
+            visible.width() * self._scale,
+            visible.height() * self._scale,
+        ).intersected(QRectF(self.rect()).adjusted(1, 1, -1, -1))
+        highlight = QColor(colours.selection)
+        painter.setPen(QPen(highlight, 1.5))
+        highlight.setAlpha(40)
+        painter.setBrush(highlight)
+        painter.drawRect(mapped)
+
+    def _move_view(self, pos: QPointF) -> None:
+        if self._scale <= 0:
+            return
+        target = QPointF(
+            (pos.x() - self._offset.x()) / self._scale, (pos.y() - self._offset.y()) / self._scale
+        )
+        self.view.centerOn(target)
+        self.view.user_moved = True
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._move_view(event.position())
+            event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self._move_view(event.position())
+            event.accept()

@@ -1,0 +1,471 @@
+"""A node on the canvas: title, category colour, typed ports, problem badge.
+
+Ports are drawn by the node itself (no child items): fewer Python objects, one cached pixmap per
+node (DeviceCoordinateCache), and painting scales with what is visible, not with the graph.
+When zoomed out the node is drawn as a coloured block (level of detail).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsRectItem,
+    QGraphicsSceneHoverEvent,
+    QGraphicsSceneMouseEvent,
+    QStyleOptionGraphicsItem,
+)
+
+from app.core.document import NodePorts
+from app.core.model import Node
+from app.core.problems import Problem
+from app.core.values import DataType, can_connect
+from app.ui.theme import category_colour, mix, port_colour
+
+if TYPE_CHECKING:
+    from app.ui.canvas.scene import WorkflowScene
+    from app.ui.canvas.wire_item import WireItem
+
+MIN_WIDTH, MAX_WIDTH = 180.0, 340.0
+HEADER = 32.0
+ROW = 24.0
+PORT_RADIUS = 5.5
+PORT_HIT = 11.0
+BOTTOM_PAD = 8.0
+CORNER = 6.0
+_NO_PEN = QPen(Qt.PenStyle.NoPen)
+_FLAGS = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+BLOCK_LOD = 0.3  # below this scale: a plain block
+LABEL_LOD = 0.55  # below this scale: no port labels
+
+
+def _font(pixels: int, bold: bool = False) -> QFont:
+    font = QFont()
+    font.setPixelSize(pixels)
+    font.setBold(bold)
+    return font
+
+
+class Fonts:
+    """Created lazily, after the QGuiApplication exists."""
+
+    title: QFont
+    port: QFont
+    small: QFont
+    title_metrics: QFontMetricsF
+    port_metrics: QFontMetricsF
+    ready = False
+
+    @classmethod
+    def ensure(cls) -> None:
+        if cls.ready:
+            return
+        cls.title = _font(13, bold=True)
+        cls.port = _font(12)
+        cls.small = _font(11)
+        cls.title_metrics = QFontMetricsF(cls.title)
+        cls.port_metrics = QFontMetricsF(cls.port)
+        cls.small_metrics = QFontMetricsF(cls.small)
+        cls.ready = True
+
+
+_widths: dict[tuple[int, str], float] = {}
+
+
+def text_width(metrics: QFontMetricsF, text: str) -> float:
+    key = (id(metrics), text)
+    width = _widths.get(key)
+    if width is None:
+        if len(_widths) > 20000:
+            _widths.clear()
+        width = _widths[key] = metrics.horizontalAdvance(text)
+    return width
+
+
+def elide(metrics: QFontMetricsF, text: str, width: float) -> str:
+    if text_width(metrics, text) <= width:
+        return text
+    return metrics.elidedText(text, Qt.TextElideMode.ElideRight, width)
+
+
+@dataclass(slots=True)
+class PortSlot:
+    name: str
+    output: bool
+    type: DataType
+    required: bool
+    description: str
+    missing: bool  # an edge uses it but the node (with its current config) has no such port
+    y: float
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class _PortLayout:
+    """The part of a node's layout that depends only on its ports (shared by similar nodes)."""
+
+    inputs: tuple[
+        tuple[str, DataType, bool, str, bool, str], ...
+    ]  # name, type, required, help, missing, label
+    outputs: tuple[tuple[str, DataType, bool, str, bool, str], ...]
+    widest_in: float
+    widest_out: float
+
+
+_port_layouts: dict[tuple[Any, ...], _PortLayout] = {}
+_slot_layouts: dict[tuple[Any, ...], tuple[list[PortSlot], list[PortSlot]]] = {}
+_accents: dict[str, QColor] = {}
+
+
+def _port_layout(ports: NodePorts, used_in: tuple[str, ...], used_out: tuple[str, ...]) -> _PortLayout:
+    key = (ports, used_in, used_out)
+    layout = _port_layouts.get(key)
+    if layout is not None:
+        return layout
+    known_in = {p.name for p in ports.inputs}
+    known_out = {p.name for p in ports.outputs}
+    rows_in = [(p.name, p.type, p.required, p.description, False) for p in ports.inputs]
+    rows_out = [(p.name, p.type, True, p.description, False) for p in ports.outputs]
+    rows_in += [(n, DataType.ANY, True, "", True) for n in used_in if n not in known_in]
+    rows_out += [(n, DataType.ANY, True, "", True) for n in used_out if n not in known_out]
+    metrics = Fonts.port_metrics
+    with_labels_in = tuple((*row, f"{row[0]} (missing)" if row[4] else row[0]) for row in rows_in)
+    with_labels_out = tuple((*row, f"{row[0]} (missing)" if row[4] else row[0]) for row in rows_out)
+    layout = _PortLayout(
+        with_labels_in,
+        with_labels_out,
+        max((text_width(metrics, row[5]) for row in with_labels_in), default=0.0),
+        max((text_width(metrics, row[5]) for row in with_labels_out), default=0.0),
+    )
+    if len(_port_layouts) > 4096:
+        _port_layouts.clear()
+        _slot_layouts.clear()
+    _port_layouts[key] = layout
+    return layout
+
+
+def _slots(layout: _PortLayout, width: float, header: float) -> tuple[list[PortSlot], list[PortSlot]]:
+    key = (layout, width, header)
+    slots = _slot_layouts.get(key)
+    if slots is not None:
+        return slots
+    half = (width - 40) / 2 if layout.inputs and layout.outputs else width - 40
+    label_width = max(half, 24.0)
+    metrics = Fonts.port_metrics
+    ins = [
+        PortSlot(
+            n, False, t, req, desc, miss, header + ROW * (i + 0.5) + 2, elide(metrics, label, label_width)
+        )
+        for i, (n, t, req, desc, miss, label) in enumerate(layout.inputs)
+    ]
+    outs = [
+        PortSlot(
+            n, True, t, req, desc, miss, header + ROW * (i + 0.5) + 2, elide(metrics, label, label_width)
+        )
+        for i, (n, t, req, desc, miss, label) in enumerate(layout.outputs)
+    ]
+    _slot_layouts[key] = (ins, outs)
+    return ins, outs
+
+
+def _accent(category: str | None) -> QColor:
+    key = category or ""
+    colour = _accents.get(key)
+    if colour is None:
+        colour = _accents[key] = category_colour(category) if category is not None else QColor("#8c8f96")
+    return colour
+
+
+class NodeItem(QGraphicsRectItem):
+    """A QGraphicsRectItem so that Qt computes bounds and hit shapes in C++ (no Python call per
+    item per frame); only `paint` is Python."""
+
+    def __init__(self, node: Node, canvas: WorkflowScene) -> None:
+        super().__init__()
+        Fonts.ensure()
+        self.node = node
+        self.canvas = canvas
+        self.wires: list[WireItem] = []
+        self.problems: list[Problem] = []
+        self._hover_port: tuple[str, bool] | None = None
+        self._connecting = False
+        self._in_scene = False
+        self.setFlags(_FLAGS)
+        self.setPen(_NO_PEN)
+        self.setAcceptHoverEvents(True)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setZValue(1.0)
+        self.rebuild()
+        self.setPos(node.position[0], node.position[1])
+        self._in_scene = True
+
+    # -- layout -------------------------------------------------------------------------------
+    def rebuild(self) -> None:
+        """Recompute ports, texts and size from the node (after a config or title change)."""
+        canvas, node = self.canvas, self.node
+        doc = canvas.doc
+        node_type = doc.node_type(node)
+        if node_type is not None:
+            self.type_title, self.category, self.unknown_type = node_type.title, node_type.category, False
+        else:
+            self.type_title, self.category, self.unknown_type = node.type, "Unknown", True
+        self.accent = _accent(node_type.category if node_type is not None else None)
+        used_in, used_out = canvas.ports_used(node)
+        layout = _port_layout(doc.ports(node), tuple(used_in), tuple(used_out))
+
+        self.title = title = node.title or node.id
+        title_width = text_width(Fonts.title_metrics, title) + 44
+        width = max(MIN_WIDTH, title_width, layout.widest_in + layout.widest_out + 56)
+        self.width = width = MAX_WIDTH if width > MAX_WIDTH else width
+        self.subtitle = self.type_title if title != self.type_title else ""
+        header = HEADER + 14.0 if self.subtitle else HEADER
+        rows = max(len(layout.inputs), len(layout.outputs))
+        self.header_height = header
+        self.height = header + rows * ROW + BOTTOM_PAD
+        self.inputs, self.outputs = _slots(layout, width, header)
+        self.elided_title = elide(Fonts.title_metrics, title, width - 44)
+        self.elided_subtitle = elide(Fonts.small_metrics, self.subtitle, width - 24) if self.subtitle else ""
+        self._rect = QRectF(0, 0, width, self.height)
+        self.setRect(-PORT_RADIUS - 4, -9, width + 2 * PORT_RADIUS + 8, self.height + 13)
+        if self._in_scene:
+            self.update()  # setRect repaints only when the size changed
+
+    def _update_tooltip(self) -> None:
+        """Tooltips are set when the pointer arrives (building 2000 of them up front is slow)."""
+        lines = [
+            f"<b>{_html(self.title)}</b> — {_html(self.type_title)} (<code>{_html(self.node.id)}</code>)"
+        ]
+        if self.node.description:
+            lines.append(_html(self.node.description))
+        for problem in self.problems:
+            where = f"{problem.port or problem.field}: " if (problem.port or problem.field) else ""
+            lines.append(f"<span style='color:#d93025'>⚠ {_html(where + problem.message)}</span>")
+        self.setToolTip("<br>".join(lines))
+
+    def set_problems(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        if self.isUnderMouse():
+            self._update_tooltip()
+        self.update()
+
+    # -- geometry used by wires and hit tests ---------------------------------------------------
+    def body(self) -> QRectF:
+        """The node's box, without the ports that stick out of it."""
+        return self._rect
+
+    def port(self, name: str, output: bool) -> PortSlot | None:
+        for slot in self.outputs if output else self.inputs:
+            if slot.name == name:
+                return slot
+        return None
+
+    def port_scene_pos(self, name: str, output: bool) -> QPointF:
+        slot = self.port(name, output)
+        pos = self.pos()
+        x = pos.x() + (self.width if output else 0.0)
+        y = pos.y() + (slot.y if slot is not None else self.header_height / 2)
+        return QPointF(x, y)
+
+    def port_at(self, local: QPointF, radius: float = PORT_HIT) -> PortSlot | None:
+        x, y = local.x(), local.y()
+        for slots, edge_x in ((self.inputs, 0.0), (self.outputs, self.width)):
+            if abs(x - edge_x) > radius + 2:
+                continue
+            for slot in slots:
+                if abs(y - slot.y) <= ROW / 2:
+                    return slot
+        return None
+
+    # -- painting -------------------------------------------------------------------------------
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: object = None) -> None:
+        colours = self.canvas.colours
+        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        selected = self.isSelected()
+        rect = self._rect
+        accent = self.accent
+        if lod < BLOCK_LOD:
+            painter.setPen(QPen(colours.selection, 3 / max(lod, 0.05)) if selected else Qt.PenStyle.NoPen)
+            painter.setBrush(mix(colours.node_body, accent, 0.55))
+            painter.drawRect(rect)
+            if self.problems:
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(colours.error)
+                painter.drawRect(QRectF(rect.right() - 40, 0, 40, 40))
+            return
+
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        # body
+        border = colours.selection if selected else colours.node_border
+        painter.setPen(QPen(border, 2.0 if selected else 1.0))
+        painter.setBrush(colours.node_body)
+        painter.drawRoundedRect(rect, CORNER, CORNER)
+        # header
+        header = QRectF(0.5, 0.5, self.width - 1, self.header_height)
+        header_fill = mix(colours.node_body, accent, 0.28 if colours.dark else 0.16)
+        path = QPainterPath()
+        path.addRoundedRect(header, CORNER - 0.5, CORNER - 0.5)
+        path.addRect(QRectF(header.left(), header.center().y(), header.width(), header.height() / 2))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.fillPath(path.simplified(), header_fill)
+        painter.fillRect(QRectF(0.5, 0.5 + CORNER, 4, self.header_height - CORNER), accent)
+        painter.fillRect(QRectF(0.5 + CORNER / 2, 0.5, self.width - CORNER - 1, 3), accent)
+        if selected:
+            painter.setPen(QPen(colours.selection, 2.0))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(rect, CORNER, CORNER)
+        # title
+        painter.setPen(colours.error if self.unknown_type else colours.node_text)
+        painter.setFont(Fonts.title)
+        painter.drawText(
+            QRectF(14, 4, self.width - 44, HEADER - 4),
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+            self.elided_title,
+        )
+        if self.subtitle:
+            painter.setPen(colours.node_muted)
+            painter.setFont(Fonts.small)
+            painter.drawText(
+                QRectF(14, HEADER - 4, self.width - 24, 16),
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                self.elided_subtitle,
+            )
+        # ports
+        self._paint_ports(painter, lod >= LABEL_LOD)
+        # problem badge
+        if self.problems:
+            centre = QPointF(self.width - 16, HEADER / 2 + 1)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(colours.error)
+            painter.drawEllipse(centre, 8.5, 8.5)
+            painter.setPen(QColor("#ffffff"))
+            painter.setFont(Fonts.title)
+            painter.drawText(
+                QRectF(centre.x() - 8.5, centre.y() - 9, 17, 17), Qt.AlignmentFlag.AlignCenter, "!"
+            )
+
+    def _paint_ports(self, painter: QPainter, labels: bool) -> None:
+        hint = self.canvas.drag_hint
+        painter.setFont(Fonts.port)
+        for slot in self.inputs:
+            self._paint_port(painter, slot, 0.0, hint, labels)
+        for slot in self.outputs:
+            self._paint_port(painter, slot, self.width, hint, labels)
+
+    def _paint_port(self, painter: QPainter, slot: PortSlot, x: float, hint: object, labels: bool) -> None:
+        colours = self.canvas.colours
+        colour = colours.error if slot.missing else port_colour(slot.type)
+        dim = False
+        halo = False
+        if (
+            hint is not None
+            and hint.origin is not self
+            and slot.output == hint.need_output
+            and not slot.missing
+        ):
+            ok = (
+                can_connect(hint.type, slot.type)
+                if hint.need_output is False
+                else can_connect(slot.type, hint.type)
+            )
+            dim, halo = not ok, ok
+        if dim:
+            colour = QColor(colour)
+            colour.setAlphaF(0.25)
+        centre = QPointF(x, slot.y)
+        if halo:
+            painter.setPen(QPen(colours.selection, 2.0))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawEllipse(centre, PORT_RADIUS + 4, PORT_RADIUS + 4)
+        if slot.required or slot.output:
+            painter.setPen(QPen(colours.node_body, 1.5))
+            painter.setBrush(colour)
+        else:
+            painter.setPen(QPen(colour, 2.0))
+            painter.setBrush(colours.node_body)
+        painter.drawEllipse(centre, PORT_RADIUS, PORT_RADIUS)
+        if not labels:
+            return
+        text_colour = colours.error if slot.missing else colours.node_text
+        if dim:
+            text_colour = QColor(colours.node_muted)
+            text_colour.setAlphaF(0.5)
+        painter.setPen(text_colour)
+        if slot.output:
+            rect = QRectF(self.width / 2, slot.y - ROW / 2, self.width / 2 - 12, ROW)
+            align = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        else:
+            rect = QRectF(12, slot.y - ROW / 2, self.width - 24, ROW)
+            align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        painter.drawText(rect, align, slot.label)
+
+    # -- interaction ----------------------------------------------------------------------------
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            slot = self.port_at(event.pos())
+            if slot is not None and self.canvas.begin_connection(self, slot, event.scenePos()):
+                self._connecting = True
+                event.accept()
+                return
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            event.setModifiers(event.modifiers() | Qt.KeyboardModifier.ControlModifier)
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._connecting:
+            self.canvas.update_connection(event.scenePos())
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._connecting:
+            self._connecting = False
+            self.canvas.finish_connection(event.scenePos())
+            return
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:  # Shift toggles, like Ctrl
+            event.setModifiers(event.modifiers() | Qt.KeyboardModifier.ControlModifier)
+        super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if not self.isSelected():
+            self.canvas.clearSelection()
+            self.setSelected(True)
+        self.canvas.node_activated.emit(self.node)
+        event.accept()
+
+    def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        slot = self.port_at(event.pos())
+        key = (slot.name, slot.output) if slot is not None else None
+        if key != self._hover_port:
+            self._hover_port = key
+            if slot is None:
+                self._update_tooltip()
+            else:
+                kind = "output" if slot.output else ("input" if slot.required else "optional input")
+                text = f"<b>{_html(slot.name)}</b> — {slot.type.value} {kind}"
+                if slot.missing:
+                    text += "<br>This node has no such port any more; the connected wire is broken."
+                elif slot.description:
+                    text += f"<br>{_html(slot.description)}"
+                self.setToolTip(text)
+            self.setCursor(Qt.CursorShape.CrossCursor if slot is not None else Qt.CursorShape.ArrowCursor)
+        super().hoverMoveEvent(event)
+
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        self._hover_port = None
+        self._update_tooltip()
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        if self._hover_port is not None:
+            self._hover_port = None
+            self._update_tooltip()
+            self.unsetCursor()
+        super().hoverLeaveEvent(event)
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,128 @@
+"""Wires: smooth curves from an output port to an input port, coloured by the data type."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsSceneHoverEvent,
+    QStyleOptionGraphicsItem,
+)
+
+from app.core.model import Edge
+from app.core.values import DataType
+from app.ui.theme import port_colour
+
+if TYPE_CHECKING:
+    from app.ui.canvas.node_item import NodeItem
+    from app.ui.canvas.scene import WorkflowScene
+
+WIRE_WIDTH = 2.2
+WIRE_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
+
+
+def curve(start: QPointF, end: QPointF) -> QPainterPath:
+    """A horizontal S-curve; wires going backwards loop out instead of crossing the nodes."""
+    dx = end.x() - start.x()
+    bend = max(50.0, abs(dx) * 0.5) if dx >= 0 else max(80.0, min(-dx * 0.5, 240.0))
+    path = QPainterPath(start)
+    path.cubicTo(QPointF(start.x() + bend, start.y()), QPointF(end.x() - bend, end.y()), end)
+    return path
+
+
+_HIT_PEN = QPen(Qt.GlobalColor.transparent, 10.0)  # not drawn: sets the clickable width
+
+
+class WireItem(QGraphicsPathItem):
+    """A QGraphicsPathItem so that bounds and hit shapes are computed in C++; only `paint` is
+    Python. The item's pen is never drawn: its width makes thin wires easy to click."""
+
+    def __init__(self, edge: Edge, source: NodeItem, target: NodeItem, canvas: WorkflowScene) -> None:
+        super().__init__()
+        self.edge = edge
+        self.source = source
+        self.target = target
+        self.canvas = canvas
+        self.invalid = False
+        self.setPen(_HIT_PEN)
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setAcceptHoverEvents(True)
+        self.setCacheMode(WIRE_CACHE)
+        source.wires.append(self)
+        target.wires.append(self)
+        self.update_path()
+
+    def detach(self) -> None:
+        for end in (self.source, self.target):
+            if self in end.wires:
+                end.wires.remove(self)
+
+    def data_type(self) -> DataType:
+        slot = self.source.port(self.edge.source_port, True)
+        return slot.type if slot is not None else DataType.ANY
+
+    def update_path(self) -> None:
+        start = self.source.port_scene_pos(self.edge.source_port, True)
+        end = self.target.port_scene_pos(self.edge.target_port, False)
+        self._colour = port_colour(self.data_type())
+        self.setPath(curve(start, end))
+
+    def refresh(self) -> None:
+        self._colour = port_colour(self.data_type())
+        self.update()
+
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        edge = self.edge
+        self.setToolTip(f"{edge.source}.{edge.source_port} → {edge.target}.{edge.target_port}")
+        super().hoverEnterEvent(event)
+
+    def set_invalid(self, invalid: bool) -> None:
+        if invalid != self.invalid:
+            self.invalid = invalid
+            self.update()
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: object = None) -> None:
+        colours = self.canvas.colours
+        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        if self.isSelected():
+            colour, width = colours.selection, WIRE_WIDTH + 1.5
+        elif self.invalid:
+            colour, width = colours.error, WIRE_WIDTH
+        else:
+            colour, width = self._colour, WIRE_WIDTH
+        pen = QPen(colour, width if lod >= 0.4 else 0.0)  # 0 = one device pixel when zoomed out
+        if self.invalid:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod >= 0.4)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self.path())
+
+
+class DragWireItem(QGraphicsPathItem):
+    """The wire being dragged out of a port."""
+
+    def __init__(self, canvas: WorkflowScene, colour: QColor) -> None:
+        super().__init__()
+        self.canvas = canvas
+        self.colour = colour
+        self.valid = True
+        self.setPen(_HIT_PEN)
+        self.setZValue(10.0)
+
+    def set_ends(self, start: QPointF, end: QPointF, valid: bool) -> None:
+        self.valid = valid
+        self.setPath(curve(start, end))
+        self.update()
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: object = None) -> None:
+        pen = QPen(self.colour if self.valid else self.canvas.colours.error, WIRE_WIDTH)
+        if not self.valid:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(pen)
+        painter.drawPath(self.path())
