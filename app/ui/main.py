@@ -1,18 +1,33 @@
-"""Start the desktop app."""
+"""Start the desktop app: `run_app(path)` is what `chainwright open [FILE]` calls."""
 
 from __future__ import annotations
 
 import sys
-
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+from pathlib import Path
 
 
 def run_app(path: str | None = None) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from app.core.settings import Settings
+    from app.ui.main_window import MainWindow
+    from app.ui.theme import apply_theme, follow_system_scheme
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
     app.setApplicationName("Chainwright")
-    window = QMainWindow()
-    window.setWindowTitle(f"{path or 'Untitled'} — Chainwright")
-    window.setCentralWidget(QLabel("Chainwright"))
-    window.resize(1200, 800)
+    app.setApplicationDisplayName("Chainwright")
+    app.setOrganizationName("Chainwright")
+    app.setDesktopFileName("chainwright")
+    settings = Settings.load()
+    apply_theme(app, settings.theme)
+    follow_system_scheme(app, lambda: settings.theme)
+    window = MainWindow(settings)
+    if path:
+        opened = window.open_path(Path(path))
+        if opened is None:
+            window.show()
     window.show()
+    if settings.load_problem:
+        window.statusBar().showMessage(settings.load_problem, 15000)
     return app.exec()

@@ -1,0 +1,874 @@
+"""The main window: palette (left), canvas (centre), inspector (right), problems (bottom),
+menus, toolbar and status bar; one document per window.
+
+The bottom dock area is where run output will live (issue 7): `add_bottom_panel` tabs a panel
+next to Problems.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any, ClassVar
+
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QUndoGroup
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QStackedWidget,
+    QStyle,
+    QToolBar,
+    QUndoView,
+    QWidget,
+)
+
+from app.core.document import WorkflowDocument
+from app.core.model import WorkflowFileError, load_workflow
+from app.core.problems import Problem
+from app.core.registry import Registry, default_registry
+from app.core.settings import Settings
+from app.core.values import can_connect
+from app.ui.canvas.comment_item import CommentItem
+from app.ui.canvas.node_item import NodeItem
+from app.ui.canvas.scene import WireDrop
+from app.ui.canvas.view import CanvasView
+from app.ui.canvas.wire_item import WireItem
+from app.ui.editor import CLIPBOARD_MIME, DocumentEditor
+from app.ui.fuzzy import Entry
+from app.ui.inspector import Inspector
+from app.ui.palette import NodePalette, catalogue_entries
+from app.ui.problems_panel import ProblemsPanel
+from app.ui.quick_add import QuickAddPopup
+from app.ui.start_page import StartPage, list_examples
+from app.ui.theme import CanvasColours
+
+MAX_RECENT = 10
+FILE_FILTER = "Chainwright workflows (*.json);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    windows: ClassVar[list[MainWindow]] = []
+
+    def __init__(self, settings: Settings | None = None, registry: Registry | None = None) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        self.settings = settings if settings is not None else Settings.load()
+        self.registry = registry or default_registry()
+        self.editor: DocumentEditor | None = None
+        self.undo_group = QUndoGroup(self)
+        self._catalogue = catalogue_entries(self.registry)
+        self._quick_context: dict[str, Any] = {}
+
+        self.central = QStackedWidget()
+        self.central.setObjectName("centralStack")
+        self.start_page = StartPage()
+        self.view = CanvasView()
+        self.central.addWidget(self.start_page)
+        self.central.addWidget(self.view)
+        self.setCentralWidget(self.central)
+        self.quick_add = QuickAddPopup(self.view)
+        self.quick_add.chosen.connect(self._quick_chosen)
+
+        self._build_docks()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status_bar()
+        self._connect()
+        self.setDockNestingEnabled(True)
+        self.resize(1360, 860)
+        self.setWindowIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_FileDialogDetailedView))
+        self._show_start_page()
+        MainWindow.windows.append(self)
+
+    # -- construction -----------------------------------------------------------------------------
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        self.palette_widget = NodePalette(self.registry)
+        self.palette_dock = self._dock(
+            "Nodes", "paletteDock", self.palette_widget, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.inspector = Inspector()
+        self.inspector_dock = self._dock(
+            "Inspector", "inspectorDock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.history_view = QUndoView(self.undo_group)
+        self.history_view.setObjectName("historyView")
+        self.history_view.setEmptyLabel("Opened")
+        self.history_dock = self._dock(
+            "History", "historyDock", self.history_view, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.tabifyDockWidget(self.inspector_dock, self.history_dock)
+        self.history_dock.hide()
+        self.problems_panel = ProblemsPanel()
+        self.problems_dock = self._dock(
+            "Problems", "problemsDock", self.problems_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 340], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
+
+    def add_bottom_panel(self, widget: QWidget, title: str, name: str) -> QDockWidget:
+        """Add a panel to the bottom area, as a tab next to Problems (run output goes here)."""
+        dock = self._dock(title, name, widget, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, dock)
+        return dock
+
+    def _action(
+        self,
+        text: str,
+        name: str,
+        slot: Any,
+        shortcut: QKeySequence.StandardKey | str | list[Any] | None = None,
+        *,
+        icon: QStyle.StandardPixmap | None = None,
+        tip: str = "",
+        checkable: bool = False,
+    ) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        if isinstance(shortcut, list):
+            action.setShortcuts([QKeySequence(s) for s in shortcut])
+        elif isinstance(shortcut, QKeySequence.StandardKey):
+            action.setShortcuts(shortcut)
+        elif shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(f"{text.replace('&', '').rstrip('…')} — {tip}")
+        action.setCheckable(checkable)
+        if checkable:
+            action.toggled.connect(slot)
+        else:
+            action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        sp = QStyle.StandardPixmap
+        key = QKeySequence.StandardKey
+        self.act_new = self._action(
+            "&New",
+            "actionNew",
+            self.new_document,
+            key.New,
+            icon=sp.SP_FileIcon,
+            tip="Start an empty workflow",
+        )
+        self.act_open = self._action(
+            "&Open…",
+            "actionOpen",
+            self.open_dialog,
+            key.Open,
+            icon=sp.SP_DialogOpenButton,
+            tip="Open a workflow file",
+        )
+        self.act_save = self._action(
+            "&Save", "actionSave", self.save, key.Save, icon=sp.SP_DialogSaveButton, tip="Save the workflow"
+        )
+        self.act_save_as = self._action(
+            "Save &As…", "actionSaveAs", self.save_as, key.SaveAs, tip="Save under a new name"
+        )
+        self.act_close = self._action("&Close Window", "actionClose", self.close, key.Close)
+        self.act_quit = self._action("&Quit", "actionQuit", self.quit_all, key.Quit)
+        self.act_undo = self.undo_group.createUndoAction(self, "&Undo")
+        self.act_undo.setObjectName("actionUndo")
+        self.act_undo.setShortcuts(key.Undo)
+        self.act_undo.setIcon(self.style().standardIcon(sp.SP_ArrowBack))
+        self.act_redo = self.undo_group.createRedoAction(self, "&Redo")
+        self.act_redo.setObjectName("actionRedo")
+        self.act_redo.setShortcuts(key.Redo)
+        self.act_redo.setIcon(self.style().standardIcon(sp.SP_ArrowForward))
+        self.addAction(self.act_undo)
+        self.addAction(self.act_redo)
+        self.act_cut = self._action("Cu&t", "actionCut", self.cut, key.Cut)
+        self.act_copy = self._action(
+            "&Copy", "actionCopy", self.copy, key.Copy, tip="Copy the selection as workflow JSON"
+        )
+        self.act_paste = self._action("&Paste", "actionPaste", self.paste, key.Paste)
+        self.act_duplicate = self._action("D&uplicate", "actionDuplicate", self.duplicate, "Ctrl+D")
+        delete_keys = [QKeySequence(k) for k in QKeySequence.keyBindings(key.Delete)] + [
+            QKeySequence("Backspace")
+        ]
+        self.act_delete = self._action("&Delete", "actionDelete", self.delete, None)
+        self.act_delete.setShortcuts(delete_keys)
+        self.act_select_all = self._action("Select &All", "actionSelectAll", self.select_all, key.SelectAll)
+        self.act_find = self._action(
+            "&Find Node…", "actionFind", self.find_node, key.Find, tip="Find a node by title or id"
+        )
+        self.act_history = self._action(
+            "&History", "actionHistory", self.show_history, "Ctrl+H", tip="Every edit, to step back to"
+        )
+        self.act_add_node = self._action(
+            "Add &Node…",
+            "actionAddNode",
+            self.quick_add_at_cursor,
+            None,
+            icon=sp.SP_FileDialogNewFolder,
+            tip="Search the catalogue (Tab on the canvas)",
+        )
+        self.act_add_comment = self._action(
+            "Add &Comment", "actionAddComment", self.add_comment, None, tip="A sticky note on the canvas"
+        )
+        self.act_zoom_in = self._action(
+            "Zoom &In", "actionZoomIn", lambda: self.view.zoom_by(1.25), key.ZoomIn
+        )
+        self.act_zoom_out = self._action(
+            "Zoom &Out", "actionZoomOut", lambda: self.view.zoom_by(0.8), key.ZoomOut
+        )
+        self.act_zoom_reset = self._action(
+            "&Actual Size", "actionZoomReset", lambda: self.view.set_zoom(1.0), "Ctrl+0"
+        )
+        self.act_fit = self._action(
+            "&Fit to Window", "actionFit", self.view.fit_to_view, "Ctrl+1", tip="Show the whole workflow"
+        )
+        self.act_zoom_selection = self._action(
+            "Zoom to &Selection", "actionZoomSelection", self.view.zoom_to_selection, "Ctrl+2"
+        )
+        self.act_snap = self._action(
+            "Snap to &Grid",
+            "actionSnap",
+            self.set_snap,
+            "Ctrl+'",
+            checkable=True,
+            tip="Line nodes up on the grid",
+        )
+        self.act_minimap = self._action(
+            "&Overview Map", "actionMinimap", self.view.set_minimap_visible, None, checkable=True
+        )
+        self.act_minimap.setChecked(True)
+        self.act_about = self._action("&About Chainwright", "actionAbout", self.about, None)
+        self.document_actions = [
+            self.act_save, self.act_save_as, self.act_cut, self.act_copy, self.act_paste, self.act_duplicate,
+            self.act_delete, self.act_select_all, self.act_find, self.act_add_node, self.act_add_comment,
+            self.act_zoom_in, self.act_zoom_out, self.act_zoom_reset, self.act_fit, self.act_zoom_selection,
+        ]  # fmt: skip
+        for action in self.document_actions:
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.act_new)
+        self.examples_menu = file_menu.addMenu("New from &Example")
+        self.examples_menu.setObjectName("menuExamples")
+        self.examples_menu.aboutToShow.connect(self._fill_examples_menu)
+        file_menu.addAction(self.act_open)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.setObjectName("menuRecent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_save)
+        file_menu.addAction(self.act_save_as)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_close)
+        file_menu.addAction(self.act_quit)
+
+        edit = bar.addMenu("&Edit")
+        for action in (self.act_undo, self.act_redo, None, self.act_cut, self.act_copy, self.act_paste,
+                       self.act_duplicate, self.act_delete, None, self.act_select_all, self.act_find, None,
+                       self.act_history):  # fmt: skip
+            edit.addSeparator() if action is None else edit.addAction(action)
+
+        insert = bar.addMenu("&Insert")
+        insert.addAction(self.act_add_node)
+        insert.addAction(self.act_add_comment)
+
+        view = bar.addMenu("&View")
+        for action in (self.act_zoom_in, self.act_zoom_out, self.act_zoom_reset, self.act_fit,
+                       self.act_zoom_selection, None, self.act_snap, self.act_minimap, None):  # fmt: skip
+            view.addSeparator() if action is None else view.addAction(action)
+        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.history_dock):
+            view.addAction(dock.toggleViewAction())
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.act_about)
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Main")
+        bar.setObjectName("mainToolBar")
+        bar.setMovable(False)
+        bar.setIconSize(QSize(18, 18))
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action in (self.act_new, self.act_open, self.act_save, None, self.act_undo, self.act_redo, None,
+                       self.act_add_node, self.act_add_comment, None, self.act_fit, self.act_snap):  # fmt: skip
+            bar.addSeparator() if action is None else bar.addAction(action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.toolbar = bar
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        status.setObjectName("statusBar")
+        self.counts_label = QLabel()
+        self.counts_label.setObjectName("countsLabel")
+        self.problems_button = QPushButton()
+        self.problems_button.setObjectName("problemsButton")
+        self.problems_button.setFlat(True)
+        self.problems_button.clicked.connect(self.show_problems)
+        self.zoom_label = QLabel()
+        self.zoom_label.setObjectName("zoomLabel")
+        status.addPermanentWidget(self.counts_label)
+        status.addPermanentWidget(self.problems_button)
+        status.addPermanentWidget(self.zoom_label)
+
+    def _connect(self) -> None:
+        self.start_page.new_requested.connect(self.new_document)
+        self.start_page.open_requested.connect(self.open_dialog)
+        self.start_page.path_chosen.connect(self.open_path)
+        self.start_page.example_chosen.connect(self.open_example)
+        self.palette_widget.activated.connect(self._palette_activated)
+        self.view.node_type_dropped.connect(self._add_node_at)
+        self.view.quick_add_requested.connect(self.open_quick_add)
+        self.view.zoom_changed.connect(self._show_zoom)
+        self.problems_panel.problem_activated.connect(self.reveal_problem)
+        self.problems_panel.count_changed.connect(self._show_problem_count)
+        self.undo_group.cleanChanged.connect(self._update_title)
+
+    # -- documents ------------------------------------------------------------------------------------
+    @property
+    def doc(self) -> WorkflowDocument | None:
+        return self.editor.doc if self.editor is not None else None
+
+    def is_pristine(self) -> bool:
+        """Nothing here worth keeping: the start page, or an untitled, unchanged, empty workflow."""
+        if self.editor is None:
+            return True
+        doc = self.editor.doc
+        return doc.path is None and self.editor.stack.isClean() and not doc.nodes and not doc.comments()
+
+    def _target_window(self) -> MainWindow:
+        if self.is_pristine():
+            return self
+        window = MainWindow(self.settings, self.registry)
+        window.show()
+        return window
+
+    def new_document(self) -> MainWindow:
+        window = self._target_window()
+        window.set_document(WorkflowDocument(registry=self.registry))
+        return window
+
+    def open_dialog(self) -> None:
+        start = (
+            str(Path(self.doc.path).parent) if self.doc is not None and self.doc.path else str(Path.home())
+        )
+        path, _ = QFileDialog.getOpenFileName(self, "Open workflow", start, FILE_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | Path) -> MainWindow | None:
+        """Open a file (in this window if it holds nothing worth keeping, else in a new one).
+        A file that cannot be read is reported; one with mistakes opens, with its problems listed."""
+        path = Path(path)
+        for window in MainWindow.windows:
+            if window.doc is not None and window.doc.path is not None and _same(window.doc.path, path):
+                window.raise_()
+                window.activateWindow()
+                return window
+        try:
+            doc = WorkflowDocument.open(path, registry=self.registry)
+        except WorkflowFileError as exc:
+            self.show_error("This workflow cannot be opened", exc.render())
+            self._forget_recent(path)
+            return None
+        window = self._target_window()
+        window.set_document(doc)
+        window.remember_recent(path)
+        return window
+
+    def open_example(self, path: str | Path) -> MainWindow | None:
+        """An example opens as a new, untitled workflow, so the gallery itself is never changed."""
+        try:
+            workflow = load_workflow(path)
+        except WorkflowFileError as exc:
+            self.show_error("This example cannot be opened", exc.render())
+            return None
+        window = self._target_window()
+        window.set_document(WorkflowDocument(workflow, registry=self.registry))
+        return window
+
+    def set_document(self, doc: WorkflowDocument) -> None:
+        old = self.editor
+        if old is not None:
+            self.undo_group.removeStack(old.stack)
+        editor = DocumentEditor(doc, self)
+        self.editor = editor
+        self.undo_group.addStack(editor.stack)
+        self.undo_group.setActiveStack(editor.stack)
+        editor.scene.set_snap(self.act_snap.isChecked())
+        editor.status_message.connect(self._status)
+        editor.scene.wire_dropped.connect(self._wire_dropped)
+        editor.scene.context_menu_requested.connect(self._context_menu)
+        editor.scene.node_activated.connect(self._focus_inspector)
+        editor.scene.selectionChanged.connect(self._update_actions)
+        doc.changed.connect(self._update_counts)
+        doc.path_changed.connect(lambda _path: self._update_title())
+        doc.workflow_changed.connect(lambda _aspect: self._update_title())
+        self.view.setScene(editor.scene)
+        self.inspector.set_editor(editor)
+        self.problems_panel.set_editor(editor)
+        self.central.setCurrentWidget(self.view)
+        self._restore_view(doc)
+        self._update_title()
+        self._update_counts()
+        self._update_actions()
+        if old is not None:
+            old.deleteLater()
+        QTimer.singleShot(0, self._after_open)
+
+    def _after_open(self) -> None:
+        if self.editor is None:
+            return
+        self.editor.refresh_problems()
+        problems = self.editor.doc.problems
+        if problems:
+            self.problems_dock.show()
+            self._status(f"This workflow has {len(problems)} problem(s); they are listed under Problems")
+
+    def _restore_view(self, doc: WorkflowDocument) -> None:
+        state = doc.ui_value("view")
+        zoom = state.get("zoom") if isinstance(state, dict) else None
+        centre = state.get("center") if isinstance(state, dict) else None
+        if isinstance(zoom, int | float) and isinstance(centre, list) and len(centre) == 2:
+            self.view.set_zoom(float(zoom), QPointF(float(centre[0]), float(centre[1])))
+        else:
+            self.view.fit_to_view()
+            QTimer.singleShot(0, self._fit_if_untouched)
+        self.view.user_moved = False
+        self._show_zoom(self.view.zoom())
+
+    def _fit_if_untouched(self) -> None:
+        if (
+            not self.view.user_moved
+            and self.editor is not None
+            and self.doc is not None
+            and not self.doc.ui_value("view")
+        ):
+            self.view.fit_to_view()
+            self.view.user_moved = False
+
+    def _store_view(self) -> None:
+        if self.doc is None or not self.view.user_moved:
+            return
+        centre = self.view.view_centre()
+        self.doc.set_ui_value(
+            "view", {"zoom": round(self.view.zoom(), 3), "center": [round(centre.x()), round(centre.y())]}
+        )
+
+    def save(self) -> bool:
+        if self.doc is None:
+            return False
+        if self.doc.path is None:
+            return self.save_as()
+        return self._save_to(self.doc.path)
+
+    def save_as(self, path: str | Path | None = None) -> bool:
+        if self.doc is None:
+            return False
+        if path is None:
+            suggested = self.doc.path or Path.home() / f"{_file_stem(self.doc.workflow.name)}.json"
+            chosen, _ = QFileDialog.getSaveFileName(self, "Save workflow", str(suggested), FILE_FILTER)
+            if not chosen:
+                return False
+            path = chosen if Path(chosen).suffix else chosen + ".json"
+        return self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        assert self.editor is not None
+        self._store_view()
+        try:
+            saved = self.editor.doc.save(path)
+        except WorkflowFileError as exc:
+            self.show_error("Not saved", exc.render())
+            return False
+        except OSError as exc:
+            self.show_error("Not saved", f"{path}: {exc.strerror or exc}")
+            return False
+        self.editor.stack.setClean()
+        self.remember_recent(saved)
+        self._status(f"Saved {saved}")
+        self._update_title()
+        return True
+
+    def maybe_save(self) -> bool:
+        """Before closing: True if the window may close (saved, discarded or nothing to save)."""
+        if self.editor is None or self.editor.stack.isClean():
+            return True
+        answer = self.ask_save(self.editor.doc.display_name)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def ask_save(self, name: str) -> QMessageBox.StandardButton:
+        buttons = (
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel
+        )
+        return QMessageBox.question(
+            self, "Unsaved changes", f"Save the changes to {name} before closing?", buttons,
+            QMessageBox.StandardButton.Save,
+        )  # fmt: skip
+
+    def show_error(self, title: str, text: str) -> None:
+        QMessageBox.warning(self, title, text)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        if self in MainWindow.windows:
+            MainWindow.windows.remove(self)
+        event.accept()
+
+    def quit_all(self) -> None:
+        for window in list(MainWindow.windows):
+            if not window.close():
+                return
+        QApplication.quit()
+
+    # -- recent files --------------------------------------------------------------------------------
+    def remember_recent(self, path: Path) -> None:
+        text = str(Path(path).resolve())
+        recent = [p for p in self.settings.recent_files if p != text]
+        self.settings.recent_files = [text, *recent][:MAX_RECENT]
+        self._save_settings()
+
+    def _forget_recent(self, path: Path) -> None:
+        text = str(Path(path).resolve())
+        if text in self.settings.recent_files:
+            self.settings.recent_files = [p for p in self.settings.recent_files if p != text]
+            self._save_settings()
+
+    def _save_settings(self) -> None:
+        if self.settings.load_problem:
+            return  # never overwrite a settings file we could not read
+        with contextlib.suppress(OSError):
+            self.settings.save()
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        if not self.settings.recent_files:
+            self.recent_menu.addAction("No recent files").setEnabled(False)
+            return
+        for path in self.settings.recent_files:
+            action = self.recent_menu.addAction(Path(path).name, lambda p=path: self.open_path(p))
+            action.setToolTip(path)
+            action.setStatusTip(path)
+
+    def _fill_examples_menu(self) -> None:
+        self.examples_menu.clear()
+        examples = list_examples()
+        if not examples:
+            self.examples_menu.addAction("No examples installed").setEnabled(False)
+        for example in examples:
+            action = self.examples_menu.addAction(example.name, lambda p=example.path: self.open_example(p))
+            action.setStatusTip(example.description)
+
+    def _show_start_page(self) -> None:
+        self.start_page.refresh(self.settings.recent_files)
+        self.central.setCurrentWidget(self.start_page)
+        self._update_title()
+        self._update_actions()
+
+    # -- edit actions -------------------------------------------------------------------------------------
+    def _status(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000 if text else 1)
+
+    def copy(self) -> bool:
+        if self.editor is None:
+            return False
+        nodes, comments = self.editor.scene.selected_nodes(), self.editor.scene.selected_comments()
+        if not nodes and not comments:
+            self._status("Nothing selected to copy")
+            return False
+        text = self.editor.copy_text(nodes, comments)
+        data = QMimeData()
+        data.setText(text)
+        data.setData(CLIPBOARD_MIME, text.encode("utf-8"))
+        QGuiApplication.clipboard().setMimeData(data)
+        self._status(f"Copied {len(nodes)} node(s) as workflow JSON")
+        return True
+
+    def cut(self) -> None:
+        if self.copy() and self.editor is not None:
+            self.editor.delete_selection()
+            self._status("Cut to the clipboard")
+
+    def paste(self) -> None:
+        if self.editor is None:
+            return
+        data = QGuiApplication.clipboard().mimeData()
+        text = ""
+        if data is not None and data.hasFormat(CLIPBOARD_MIME):
+            text = bytes(data.data(CLIPBOARD_MIME).data()).decode("utf-8")
+        elif data is not None and data.hasText():
+            text = data.text()
+        at = self._cursor_in_view()
+        pasted = self.editor.paste_text(text, at)
+        if pasted is None:
+            self._status("The clipboard holds no Chainwright nodes (copy nodes, or a workflow file's JSON)")
+        else:
+            self._status(f"Pasted {len(pasted)} node(s)")
+
+    def _cursor_in_view(self) -> QPointF | None:
+        local = self.view.viewport().mapFromGlobal(self.view.cursor().pos())
+        if self.view.viewport().rect().contains(local) and self.central.currentWidget() is self.view:
+            return self.view.mapToScene(local)
+        return None
+
+    def duplicate(self) -> None:
+        if self.editor is not None:
+            self.editor.duplicate(self.editor.scene.selected_nodes(), self.editor.scene.selected_comments())
+
+    def delete(self) -> None:
+        if self.editor is not None:
+            self.editor.delete_selection()
+
+    def select_all(self) -> None:
+        if self.editor is None:
+            return
+        for item in self.editor.scene.items():
+            if isinstance(item, NodeItem | CommentItem):
+                item.setSelected(True)
+
+    def show_history(self) -> None:
+        self.history_dock.show()
+        self.history_dock.raise_()
+
+    def show_problems(self) -> None:
+        self.problems_dock.show()
+        self.problems_dock.raise_()
+
+    def set_snap(self, enabled: bool) -> None:
+        if self.editor is not None:
+            self.editor.scene.set_snap(enabled)
+
+    def add_comment(self) -> None:
+        if self.editor is not None:
+            pos = self._cursor_in_view() or self.view.view_centre()
+            comment = self.editor.add_comment(pos)
+            item = self.editor.scene.comment_item(comment)
+            if item is not None:
+                self.editor.scene.clearSelection()
+                item.setSelected(True)
+                item.start_editing()
+
+    # -- adding nodes --------------------------------------------------------------------------------------
+    def _add_node_at(self, type_id: str, scene_pos: QPointF) -> None:
+        if self.editor is None:
+            self.new_document()
+        if self.editor is not None and type_id in self.registry:
+            node = self.editor.add_node(type_id, scene_pos)
+            self._status(f"Added {node.title} ({node.id})")
+
+    def _palette_activated(self, type_id: str) -> None:
+        if self.editor is None:
+            self.new_document()
+        pos = self.view.view_centre() - QPointF(90, 30)
+        self._add_node_at(type_id, pos)
+
+    def quick_add_at_cursor(self) -> None:
+        if self.editor is None:
+            return
+        self.open_quick_add(self._cursor_in_view() or self.view.view_centre())
+
+    def open_quick_add(self, scene_pos: QPointF, drop: WireDrop | None = None) -> None:
+        entries = self._catalogue
+        heading = ""
+        if drop is not None:
+            entries = [entry for entry in self._catalogue if _accepts(entry.payload, drop)]
+            need = "takes" if drop.from_output else "gives"
+            heading = f"Add a node that {need} {drop.type.value} ({drop.node.id}.{drop.port})"
+        self._quick_context = {"mode": "add", "pos": scene_pos, "drop": drop}
+        self.quick_add.open(self.view.mapFromScene(scene_pos), entries, heading, "Search nodes…")
+
+    def _wire_dropped(self, drop: WireDrop) -> None:
+        self.open_quick_add(drop.scene_pos, drop)
+
+    def find_node(self) -> None:
+        if self.editor is None:
+            return
+        entries = [
+            Entry(
+                key=node.id,
+                title=node.title or node.id,
+                category=node.id,
+                description=node.type,
+                extra=node.id,
+                payload=node,
+            )
+            for node in self.editor.doc.nodes
+        ]
+        self._quick_context = {"mode": "find"}
+        width = self.quick_add.sizeHint().width()
+        self.quick_add.open(
+            QPoint(max(8, (self.view.width() - width) // 2), 12), entries, "", "Find a node by title or id…"
+        )
+
+    def _quick_chosen(self, entry: Entry) -> None:
+        context, self._quick_context = self._quick_context, {}
+        if self.editor is None:
+            return
+        if context.get("mode") == "find":
+            node = entry.payload
+            item = self.editor.scene.node_item(node)
+            if item is not None:
+                self.editor.scene.select([node])
+                self.view.center_on_item(item)
+            return
+        pos: QPointF = context.get("pos") or self.view.view_centre()
+        drop: WireDrop | None = context.get("drop")
+        if drop is not None:
+            y_offset = 30.0
+            at = QPointF(pos.x() + (20 if drop.from_output else -200), pos.y() - y_offset)
+            node, port = self.editor.add_node_connected(entry.key, at, drop)
+            self._status(f"Added {node.title}" + (f", connected to {port}" if port else ""))
+        else:
+            node = self.editor.add_node(entry.key, pos)
+            self._status(f"Added {node.title} ({node.id})")
+        self.view.setFocus()
+
+    # -- problems and selection ------------------------------------------------------------------------------
+    def reveal_problem(self, problem: Problem) -> None:
+        if self.editor is None:
+            return
+        node = self.editor.doc.problem_node(problem)
+        if node is None:
+            self._status(str(problem))
+            return
+        item = self.editor.scene.node_item(node)
+        if item is not None:
+            self.editor.scene.select([node])
+            self.view.center_on_item(item)
+            self._status(str(problem))
+
+    def _focus_inspector(self, _node: object) -> None:
+        self.inspector_dock.show()
+        self.inspector_dock.raise_()
+        self.inspector.follow_selection()
+        page = self.inspector.page
+        title = getattr(page, "title", None)
+        if isinstance(title, QWidget):
+            title.setFocus()
+
+    def _context_menu(self, screen_pos: QPoint, scene_pos: QPointF, item: object) -> None:
+        if self.editor is None:
+            return
+        menu = QMenu(self)
+        if isinstance(item, NodeItem):
+            menu.addAction(self.act_duplicate)
+            menu.addAction(self.act_copy)
+            menu.addAction(self.act_cut)
+            menu.addAction(self.act_delete)
+        elif isinstance(item, WireItem):
+            edge = item.edge
+            menu.addAction("Disconnect", lambda: self.editor.disconnect([edge]) if self.editor else None)
+        elif isinstance(item, CommentItem):
+            menu.addAction("Edit Text", item.start_editing)
+            menu.addAction(self.act_delete)
+        else:
+            menu.addAction("Add Node Here…", lambda: self.open_quick_add(QPointF(scene_pos)))
+            menu.addAction(
+                "Add Comment Here",
+                lambda: self.editor.add_comment(QPointF(scene_pos)) if self.editor else None,
+            )
+            menu.addAction(self.act_paste)
+        menu.exec(screen_pos)
+
+    def about(self) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("chainwright")
+        except PackageNotFoundError:
+            number = "development"
+        QMessageBox.about(
+            self,
+            "About Chainwright",
+            f"<b>Chainwright</b> {number}<br>A workbench for LLM workflows: wire prompts, models, tools and "
+            "data into a graph, run it step by step, export it as plain Python.",
+        )
+
+    # -- window state ---------------------------------------------------------------------------------------------
+    def _update_title(self, *_args: object) -> None:
+        if self.editor is None:
+            self.setWindowTitle("Chainwright")
+            self.setWindowModified(False)
+            return
+        doc = self.editor.doc
+        name = doc.display_name
+        if doc.path is None and doc.workflow.name:
+            name = f"{doc.workflow.name} (unsaved)"
+        self.setWindowTitle(f"{name}[*] — Chainwright")
+        self.setWindowModified(not self.editor.stack.isClean())
+
+    def _update_counts(self) -> None:
+        if self.doc is None:
+            self.counts_label.setText("")
+            return
+        self.counts_label.setText(f"{len(self.doc.nodes)} nodes · {len(self.doc.edges)} wires")
+
+    def _show_problem_count(self, count: int) -> None:
+        self.problems_button.setText(
+            f"⚠ {count} problem{'s' if count != 1 else ''}" if count else "✓ No problems"
+        )
+        self.problems_button.setVisible(self.editor is not None)
+
+    def _show_zoom(self, zoom: float) -> None:
+        self.zoom_label.setText(f"{zoom * 100:.0f}%")
+
+    def _update_actions(self) -> None:
+        has_doc = self.editor is not None
+        for action in self.document_actions:
+            action.setEnabled(has_doc)
+        self.problems_button.setVisible(has_doc)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange) and self.editor:
+            self.editor.scene.set_colours(CanvasColours.from_palette())
+            self.view.viewport().update()
+            self.view.minimap.schedule_render()
+        super().changeEvent(event)
+
+
+def _accepts(described: dict[str, Any], drop: WireDrop) -> bool:
+    from app.core.values import DataType
+
+    if drop.from_output:
+        return any(can_connect(drop.type, DataType(port["type"])) for port in described["inputs"])
+    return any(can_connect(DataType(port["type"]), drop.type) for port in described["outputs"])
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _file_stem(name: str) -> str:
+    stem = (
+        "".join(ch if ch.isalnum() or ch in "-_ " else "_" for ch in name).strip().replace(" ", "-").lower()
+    )
+    return stem or "workflow"
