@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QWidget,
 )
@@ -194,9 +195,9 @@ class TextAreaField(QPlainTextEdit, _Sessioned):
         elif spec.kind in ("json", "any"):
             self.highlighter = JsonHighlighter(self.document())
         line = self.fontMetrics().lineSpacing()
-        self.setMinimumHeight(line * lines + 14)
-        if spec.kind == "code":
-            self.setMinimumHeight(line * 12 + 14)
+        rows = 14 if spec.kind == "code" else lines
+        self.setFixedHeight(line * rows + 2 * self.frameWidth() + 10)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.textChanged.connect(self._changed)
 
     def focusInEvent(self, event: QFocusEvent) -> None:
@@ -305,6 +306,8 @@ class ChoiceField(QComboBox):
         super().__init__()
         self.spec = spec
         self._values: list[Any] = []
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(8)
         if spec.optional:
             self._values.append(None)
             self.addItem("(not set)")
@@ -328,6 +331,14 @@ class ChoiceField(QComboBox):
             self.setCurrentIndex(index)
 
 
+class _DecimalBox(QDoubleSpinBox):
+    """Shows 0.7 and 30 rather than 0.700 and 30.000."""
+
+    def textFromValue(self, value: float) -> str:
+        text = f"{value:.{self.decimals()}f}".rstrip("0").rstrip(".")
+        return text or "0"
+
+
 class NumberField(QWidget, _Sessioned):
     """A spin box with the schema's range. Optional numbers have a "(not set)" value below the
     range (the spin box's special value)."""
@@ -340,11 +351,11 @@ class NumberField(QWidget, _Sessioned):
         self.session = new_session()
         self._setting = False
         integer = spec.kind == "integer"
-        self.box: QSpinBox | QDoubleSpinBox = QSpinBox() if integer else QDoubleSpinBox()
+        self.box: QSpinBox | QDoubleSpinBox = QSpinBox() if integer else _DecimalBox()
         if not integer:
             assert isinstance(self.box, QDoubleSpinBox)
             self.box.setDecimals(3)
-            self.box.setSingleStep(0.1)
+            self.box.setSingleStep(0.1 if spec.maximum is not None and spec.maximum <= 10 else 1.0)
         low = spec.minimum if spec.minimum is not None else (-(2**31) + 2 if integer else -1e12)
         high = spec.maximum if spec.maximum is not None else (2**31 - 1 if integer else 1e12)
         step = 1 if integer else 0.001
@@ -477,6 +488,8 @@ class CredentialField(QComboBox):
         self.spec = spec
         self.setEditable(True)
         self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(8)
         self.addItems(credential_names())
         self.lineEdit().setPlaceholderText("credential name (the key itself stays in your keychain)")
         self.setToolTip(

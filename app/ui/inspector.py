@@ -91,6 +91,13 @@ class _Page(QWidget):
         return widget
 
 
+class _EmptyPage(_Page):
+    def __init__(self) -> None:
+        super().__init__()
+        self.add(_help("Open or create a workflow; the settings of the selected node appear here."))
+        self.layout_.addStretch(1)
+
+
 class WorkflowPage(_Page):
     """Nothing selected: the workflow's own name and description."""
 
@@ -200,7 +207,7 @@ class NodePage(_Page):
         self.id_error = self.add(_error_label())
 
         self.add(_section("Notes"))
-        self.notes = TextAreaField(FieldSpec("description", "Notes", "multiline"), lines=2)
+        self.notes = TextAreaField(FieldSpec("description", "Notes", "multiline"), lines=3)
         self.notes.setObjectName("nodeDescription")
         self.notes.setPlaceholderText("What this step is for (shown on export as a comment)")
         self.notes.edited.connect(
@@ -241,14 +248,19 @@ class NodePage(_Page):
             self.raw_config = raw
             self.add(raw)
 
-        self.cache = QCheckBox("Reuse the last result when the inputs are unchanged")
+        self.cache = QCheckBox("Reuse cached results")
         self.cache.setObjectName("nodeCache")
         self.cache.clicked.connect(lambda checked: editor.set_node_attribute(node, "cache", bool(checked)))
         if node_type is not None and not node_type.cacheable:
             self.cache.setEnabled(False)
-            self.cache.setToolTip("This kind of node always runs: its result depends on the outside world.")
+            cache_help = (
+                "This kind of node always runs: what it gives depends on the world outside the workflow."
+            )
+        else:
+            cache_help = "When its inputs and settings are unchanged, the node gives its last result again instead of running."
         self.add(_section("Results"))
         self.add(self.cache)
+        self.add(_help(cache_help))
 
         self.add(_section("Ports"))
         self.ports = QLabel()
@@ -268,7 +280,7 @@ class NodePage(_Page):
         if aspect in (None, "description"):
             self.notes.set_value(node.description)
         if aspect in (None, "cache"):
-            self.cache.setChecked(node.cache)
+            self.cache.setChecked(node.cache and self.cache.isEnabled())
         if aspect in (None, "id") and not self.id_edit.hasFocus():
             self.id_edit.setText(node.id)
             self.title.setPlaceholderText(node.id)
@@ -421,7 +433,7 @@ class Inspector(QScrollArea):
 
     def show_node(self, node: Node | None) -> None:
         if self.editor is None:
-            self._set_page(None)
+            self._set_page(_EmptyPage())
             return
         if node is None:
             self._set_page(WorkflowPage(self.editor))
@@ -436,7 +448,7 @@ class Inspector(QScrollArea):
         """Show what is selected now (normally called a moment after the selection changes)."""
         self._pending.stop()
         if self.editor is None:
-            self._set_page(None)
+            self._set_page(_EmptyPage())
             return
         scene = self.editor.scene
         nodes = scene.selected_nodes()

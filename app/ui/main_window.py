@@ -125,6 +125,7 @@ class MainWindow(QMainWindow):
         )
         self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 340], Qt.Orientation.Horizontal)
         self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
+        self.problems_dock.hide()  # shown when a workflow has problems, or from the status bar
 
     def add_bottom_panel(self, widget: QWidget, title: str, name: str) -> QDockWidget:
         """Add a panel to the bottom area, as a tab next to Problems (run output goes here)."""
@@ -452,7 +453,7 @@ class MainWindow(QMainWindow):
         if isinstance(zoom, int | float) and isinstance(centre, list) and len(centre) == 2:
             self.view.set_zoom(float(zoom), QPointF(float(centre[0]), float(centre[1])))
         else:
-            self.view.fit_to_view()
+            self.view.show_opening_view()
             QTimer.singleShot(0, self._fit_if_untouched)
         self.view.user_moved = False
         self._show_zoom(self.view.zoom())
@@ -464,7 +465,7 @@ class MainWindow(QMainWindow):
             and self.doc is not None
             and not self.doc.ui_value("view")
         ):
-            self.view.fit_to_view()
+            self.view.show_opening_view()
             self.view.user_moved = False
 
     def _store_view(self) -> None:

@@ -33,16 +33,29 @@ class Minimap(QWidget):
         self._world = QRectF()  # the scene area the pixmap shows
         self._scale = 1.0
         self._offset = QPointF()
+        self._content = QRectF()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(RENDER_DELAY_MS)
         self._timer.timeout.connect(self.render_now)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Overview: click or drag to move the view")
-        view.view_moved.connect(self.update)
+        view.view_moved.connect(self._view_moved)
+
+    def _view_moved(self) -> None:
+        self.view.update_minimap_visibility()
+        if self.isVisible():
+            self.update()
 
     def sizeHint(self) -> QSize:
-        return QSize(200, 130)
+        return QSize(180, 112)
+
+    def needed(self) -> bool:
+        """Only worth showing when part of the workflow is outside the view."""
+        if self._scene is None or self._content.isNull():
+            return False
+        visible = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
+        return not visible.contains(self._content)
 
     def set_scene(self, scene: WorkflowScene | None) -> None:
         if self._scene is not None:
@@ -78,6 +91,7 @@ class Minimap(QWidget):
         world = QRectF()
         for item in items:
             world = world.united(item.sceneBoundingRect())
+        self._content = QRectF(world)
         if world.isNull():
             world = QRectF(-200, -150, 400, 300)
         world = world.adjusted(-60, -60, 60, 60)
@@ -106,6 +120,7 @@ class Minimap(QWidget):
             painter.drawRects(rects)
         painter.end()
         self._pixmap, self._world, self._scale, self._offset = pixmap, world, scale, offset
+        self.view.update_minimap_visibility()
         self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -115,12 +130,12 @@ class Minimap(QWidget):
             return
         colours = scene.colours
         frame = QColor(colours.node_border)
-        back = QColor(colours.background)
-        back.setAlpha(235)
+        back = QColor(colours.node_body)
+        back.setAlpha(215)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setPen(QPen(frame, 1))
         painter.setBrush(back)
-        painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
+        painter.drawRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5))
         if not self._pixmap.isNull():
             painter.drawPixmap(0, 0, self._pixmap)
         visible = self.view.mapToScene(self.view.viewport().rect()).boundingRect()

@@ -124,6 +124,28 @@ class CanvasView(QGraphicsView):
         if canvas is not None:
             self.fit_rect(canvas.content_rect())
 
+    def show_opening_view(self, readable_zoom: float = 0.8) -> None:
+        """The view a workflow opens with: all of it if that stays readable, otherwise its start
+        (top left) at a readable zoom — the overview map shows the rest."""
+        canvas = self.canvas()
+        if canvas is None:
+            return
+        rect = canvas.content_rect()
+        self.fit_rect(rect)
+        if rect.isNull() or self.zoom() >= readable_zoom - 1e-9:
+            return
+        self.resetTransform()
+        self.scale(readable_zoom, readable_zoom)
+        area = self.viewport().rect()
+        margin = 40.0 / readable_zoom
+        half_w = area.width() / 2 / readable_zoom
+        half_h = area.height() / 2 / readable_zoom
+        x = rect.left() - margin + half_w
+        y = rect.center().y() if rect.height() + 2 * margin <= 2 * half_h else rect.top() - margin + half_h
+        self.centerOn(QPointF(x, y))
+        self.zoom_changed.emit(self.zoom())
+        self.view_moved.emit()
+
     def zoom_to_selection(self) -> None:
         canvas = self.canvas()
         if canvas is None:
@@ -316,10 +338,7 @@ class CanvasView(QGraphicsView):
         self.view_moved.emit()
 
     def _place_minimap(self) -> None:
-        show = (
-            self._minimap_wanted and self.canvas() is not None and self.width() > 420 and self.height() > 300
-        )
-        if show:
+        if self._minimap_wanted and self.canvas() is not None:
             size = self.minimap.sizeHint()
             self.minimap.setGeometry(
                 self.width() - size.width() - 12,
@@ -328,4 +347,15 @@ class CanvasView(QGraphicsView):
                 size.height(),
             )
             self.minimap.schedule_render()
-        self.minimap.setVisible(show)
+        self.update_minimap_visibility()
+
+    def update_minimap_visibility(self) -> None:
+        show = (
+            self._minimap_wanted
+            and self.canvas() is not None
+            and self.width() > 420
+            and self.height() > 300
+            and self.minimap.needed()
+        )
+        if show != self.minimap.isVisible():
+            self.minimap.setVisible(show)
