@@ -307,18 +307,59 @@ def test_problems_show_on_nodes_and_the_list_selects_the_node(window, qtbot) -> 
     )
     window.editor.refresh_problems()
     qtbot.waitUntil(lambda: window.problems_panel.tree.topLevelItemCount() == 2)
-    assert item(window, "ask").problems and item(window, "ghost").problems
-    assert "⚠" in item(window, "ask").toolTip() or True  # tooltips are built on hover
+    ask, ghost = item(window, "ask"), item(window, "ghost")
+    assert [p.code for p in ask.problems] == ["unconnected_input"]
+    assert [p.code for p in ghost.problems] == ["unknown_type"]
+    ghost._update_tooltip()  # what hovering does
+    assert "unknown node type" in ghost.toolTip()
     panel = window.problems_panel
     rows = [panel.tree.topLevelItem(i) for i in range(panel.tree.topLevelItemCount())]
     ghost_row = next(row for row in rows if row.text(0) == "ghost")
     panel.tree.itemClicked.emit(ghost_row, 0)
     assert [n.id for n in window.editor.scene.selected_nodes()] == ["ghost"]
-    assert "problems" in window.problems_button.text()
-    # fixing the problem clears the badge
-    window.editor.delete([doc.node("ghost")])
+    assert window.problems_button.text() == "⚠ 2 problems"
+    window.act_delete.trigger()
     window.editor.refresh_problems()
-    assert not item(window, "ask").problems or item(window, "ask").problems[0].port == "text"
+    assert not ghost.scene() and window.problems_button.text() == "⚠ 1 problem"
+    assert doc.node("ghost") is None
+
+
+def test_the_canvas_follows_a_palette_change(window) -> None:
+    from app.ui.theme import apply_theme
+
+    load(window)
+    assert not window.editor.scene.colours.dark
+    apply_theme(QApplication.instance(), "dark")
+    QApplication.processEvents()
+    try:
+        assert window.editor.scene.colours.dark
+    finally:
+        apply_theme(QApplication.instance(), "light")
+
+
+def test_standard_shortcuts(window) -> None:
+    from PySide6.QtGui import QKeySequence
+
+    key = QKeySequence.StandardKey
+    expected = {
+        window.act_new: key.New, window.act_open: key.Open, window.act_save: key.Save, window.act_save_as: key.SaveAs,
+        window.act_undo: key.Undo, window.act_redo: key.Redo, window.act_cut: key.Cut, window.act_copy: key.Copy,
+        window.act_paste: key.Paste, window.act_delete: key.Delete, window.act_select_all: key.SelectAll,
+        window.act_find: key.Find,
+    }  # fmt: skip
+    for action, standard in expected.items():
+        for sequence in QKeySequence.keyBindings(standard):
+            assert sequence in action.shortcuts(), (action.objectName(), sequence.toString())
+    doc = load(window)
+    window.activateWindow()
+    window.view.setFocus()
+    window.editor.scene.select([doc.node("out")])
+    QTest.keyClick(window.view, Qt.Key.Key_Delete)
+    assert doc.node("out") is None
+    QTest.keyClick(window.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert doc.node("out") is not None
+    QTest.keyClick(window.view, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert len(window.editor.scene.selected_nodes()) == 4
 
 
 def test_broken_wires_are_kept_and_drawn_to_a_missing_port(window) -> None:
