@@ -15,6 +15,12 @@ from pathlib import Path
 import keyring
 import keyring.backend
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# CI runs property tests derandomised, so a red build can be reproduced exactly.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

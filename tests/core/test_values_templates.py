@@ -70,3 +70,38 @@ def test_fill_is_single_pass_plain_replacement() -> None:
 def test_fill_reports_a_missing_value() -> None:
     with pytest.raises(KeyError, match="b"):
         templates.fill("{{a}}{{b}}", {"a": 1})
+
+
+SSTI_PAYLOADS = [
+    "{{7*7}}",
+    "{{ 7 * 7 }}",
+    "{{x.__class__}}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{config.items()}}",
+    "{{ self._TemplateReference__context.cycler.__init__.__globals__.os.popen('id').read() }}",
+    "{% raw %}{{x}}{% endraw %}",
+    "{% for c in [].__class__.__base__.__subclasses__() %}{{c}}{% endfor %}",
+    "${7*7}",
+    "#{7*7}",
+    "<%= 7*7 %>",
+    "{{{{x}}}}",
+    "{{__import__('os').system('echo pwned')}}",
+    "{x}",
+    "{{x|safe}}",
+]
+
+
+@pytest.mark.parametrize("payload", SSTI_PAYLOADS)
+def test_template_injection_payloads_stay_literal_text(payload: str) -> None:
+    names = templates.placeholders(payload)
+    values = {name: f"<{name}>" for name in names}
+    result = templates.fill(payload, values, to_text)
+    # Only bare {{identifier}} placeholders are replaced; everything else comes out as written.
+    assert result == templates.PLACEHOLDER.sub(lambda m: f"<{m.group(1)}>", payload)
+    assert "49" not in result and "pwned" not in result
+    assert set(names) <= {"x"}
+
+
+def test_an_unknown_placeholder_is_a_clear_error_not_an_evaluation() -> None:
+    with pytest.raises(KeyError, match="x"):
+        templates.fill("{% raw %}{{x}}{% endraw %}", {}, to_text)
