@@ -175,11 +175,19 @@ def get_api_key(provider: str, *, env: Mapping[str, str] | None = None) -> str |
         except Exception:
             value = None
         if value:
-            return value
+            return _registered(value)
     env = os.environ if env is None else env
     name = KEY_ENV.get(provider)
     value = env.get(name) if name else None
-    return value.strip() if value and value.strip() else None
+    return _registered(value.strip()) if value and value.strip() else None
+
+
+def _registered(key: str) -> str:
+    """Every key handed out is known to the redaction of logs, events and run history."""
+    from app.core.events import register_secret
+
+    register_secret(key)
+    return key
 
 
 def set_api_key(provider: str, key: str) -> None:
