@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QUndoGroup
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent, QUndoGroup
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -107,6 +107,10 @@ class MainWindow(QMainWindow):
         self.palette_dock = self._dock(
             "Nodes", "paletteDock", self.palette_widget, Qt.DockWidgetArea.LeftDockWidgetArea
         )
+        self.overview_dock = self._dock(
+            "Overview", "overviewDock", self.view.minimap, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.splitDockWidget(self.palette_dock, self.overview_dock, Qt.Orientation.Vertical)
         self.inspector = Inspector()
         self.inspector_dock = self._dock(
             "Inspector", "inspectorDock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
@@ -254,10 +258,9 @@ class MainWindow(QMainWindow):
             checkable=True,
             tip="Line nodes up on the grid",
         )
-        self.act_minimap = self._action(
-            "&Overview Map", "actionMinimap", self.view.set_minimap_visible, None, checkable=True
-        )
-        self.act_minimap.setChecked(True)
+        self.act_minimap = self.overview_dock.toggleViewAction()
+        self.act_minimap.setText("&Overview Map")
+        self.act_minimap.setObjectName("actionMinimap")
         self.act_about = self._action("&About Chainwright", "actionAbout", self.about, None)
         self.document_actions = [
             self.act_save, self.act_save_as, self.act_cut, self.act_copy, self.act_paste, self.act_duplicate,
@@ -844,6 +847,15 @@ class MainWindow(QMainWindow):
         for action in self.document_actions:
             action.setEnabled(has_doc)
         self.problems_button.setVisible(has_doc)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not getattr(self, "_sized_docks", False):
+            self._sized_docks = True
+            self.resizeDocks(
+                [self.palette_dock, self.overview_dock], [self.height(), 150], Qt.Orientation.Vertical
+            )
+            self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 340], Qt.Orientation.Horizontal)
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange) and self.editor:

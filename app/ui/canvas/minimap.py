@@ -11,7 +11,7 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QWidget
 
 from app.ui.theme import mix
@@ -24,8 +24,10 @@ RENDER_DELAY_MS = 250
 
 
 class Minimap(QWidget):
+    """Shown in a dock beside the canvas (not over it)."""
+
     def __init__(self, view: CanvasView) -> None:
-        super().__init__(view)
+        super().__init__()
         self.setObjectName("minimap")
         self.view = view
         self._scene: WorkflowScene | None = None
@@ -43,19 +45,22 @@ class Minimap(QWidget):
         view.view_moved.connect(self._view_moved)
 
     def _view_moved(self) -> None:
-        self.view.update_minimap_visibility()
         if self.isVisible():
             self.update()
 
     def sizeHint(self) -> QSize:
-        return QSize(180, 112)
+        return QSize(220, 140)
 
-    def needed(self) -> bool:
-        """Only worth showing when part of the workflow is outside the view."""
-        if self._scene is None or self._content.isNull():
-            return False
-        visible = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
-        return not visible.contains(self._content)
+    def minimumSizeHint(self) -> QSize:
+        return QSize(120, 80)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.schedule_render()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.schedule_render()
 
     def set_scene(self, scene: WorkflowScene | None) -> None:
         if self._scene is not None:
@@ -75,6 +80,8 @@ class Minimap(QWidget):
 
     def render_now(self) -> None:
         """Draw every node as a small block in its category colour."""
+        if not self.isVisible():
+            return
 
         scene = self._scene
         size = self.size()
@@ -120,22 +127,16 @@ class Minimap(QWidget):
             painter.drawRects(rects)
         painter.end()
         self._pixmap, self._world, self._scale, self._offset = pixmap, world, scale, offset
-        self.view.update_minimap_visibility()
         self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         scene = self._scene
         painter = QPainter(self)
         if scene is None:
+            painter.fillRect(self.rect(), self.palette().window())
             return
         colours = scene.colours
-        frame = QColor(colours.node_border)
-        back = QColor(colours.node_body)
-        back.setAlpha(215)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        painter.setPen(QPen(frame, 1))
-        painter.setBrush(back)
-        painter.drawRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5))
+        painter.fillRect(self.rect(), colours.background)
         if not self._pixmap.isNull():
             painter.drawPixmap(0, 0, self._pixmap)
         visible = self.view.mapToScene(self.view.viewport().rect()).boundingRect()

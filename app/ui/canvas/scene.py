@@ -8,6 +8,7 @@ disconnect, resize a note) call the `DocumentEditor`, which pushes undo commands
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +110,15 @@ class WorkflowScene(QGraphicsScene):
             (signal.connect if connect else signal.disconnect)(slot)
 
     def _rebuild(self) -> None:
+        gc_was_on = gc.isenabled()
+        gc.disable()  # thousands of new objects at once: skip the collector's repeated full passes
+        try:
+            self._rebuild_items()
+        finally:
+            if gc_was_on:
+                gc.enable()
+
+    def _rebuild_items(self) -> None:
         self.cancel_connection()
         for item in list(self._nodes.values()) + list(self._wires.values()) + list(self._comments.values()):
             self.removeItem(item)

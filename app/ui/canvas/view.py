@@ -54,9 +54,9 @@ class CanvasView(QGraphicsView):
         self._pan_anchor: QPoint | None = None
         self._space_held = False
         self.user_moved = False  # the person zoomed or panned since the view state was restored
+        # The overview lives outside the viewport (in a dock): a widget overlapping the viewport
+        # would stop Qt from scrolling it by blitting, and every pan frame would repaint it all.
         self.minimap = Minimap(self)
-        self.minimap.hide()
-        self._minimap_wanted = True
 
     # -- scene ---------------------------------------------------------------------------------
     def canvas(self) -> WorkflowScene | None:
@@ -66,7 +66,6 @@ class CanvasView(QGraphicsView):
     def setScene(self, scene: WorkflowScene | None) -> None:  # type: ignore[override]
         super().setScene(scene)
         self.minimap.set_scene(scene)
-        self._place_minimap()
 
     # -- zoom -------------------------------------------------------------------------------------
     def zoom(self) -> float:
@@ -327,35 +326,6 @@ class CanvasView(QGraphicsView):
         painter.setPen(QPen(colours.grid_major, 0))
         painter.drawLines(major_lines)
 
-    # -- minimap --------------------------------------------------------------------------------------
-    def set_minimap_visible(self, visible: bool) -> None:
-        self._minimap_wanted = visible
-        self._place_minimap()
-
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        self._place_minimap()
         self.view_moved.emit()
-
-    def _place_minimap(self) -> None:
-        if self._minimap_wanted and self.canvas() is not None:
-            size = self.minimap.sizeHint()
-            self.minimap.setGeometry(
-                self.width() - size.width() - 12,
-                self.height() - size.height() - 12,
-                size.width(),
-                size.height(),
-            )
-            self.minimap.schedule_render()
-        self.update_minimap_visibility()
-
-    def update_minimap_visibility(self) -> None:
-        show = (
-            self._minimap_wanted
-            and self.canvas() is not None
-            and self.width() > 420
-            and self.height() > 300
-            and self.minimap.needed()
-        )
-        if show != self.minimap.isVisible():
-            self.minimap.setVisible(show)
