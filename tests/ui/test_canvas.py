@@ -407,3 +407,25 @@ def test_a_10000_item_scene_paints(qtbot) -> None:
     assert time.perf_counter() - start < 30
     assert overview.pixel(5, 5) is not None
     editor.deleteLater()
+
+
+def test_the_overview_follows_edits_and_moves_the_view(window, qtbot) -> None:
+    doc = load(window)
+    overview = window.view.minimap
+    assert window.overview_dock.isVisible() and overview.isVisible()
+    overview.render_now()
+    assert not overview._pixmap.isNull()
+    window.editor.add_node("io.output", (3000, 1500))
+    assert overview._timer.isActive()  # re-drawn shortly after the edit, not on every frame
+    overview.render_now()
+    assert overview._world.contains(QPointF(3000, 1500))
+    before = window.view.view_centre()
+    QTest.mouseClick(
+        overview,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+        QPoint(overview.width() - 10, overview.height() - 10),
+    )
+    after = window.view.view_centre()
+    assert after.x() > before.x() + 500 and after.y() > before.y() + 200
+    assert len(doc.nodes) == 5

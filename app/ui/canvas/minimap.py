@@ -7,7 +7,6 @@ panning repaints just the pixmap and the frame, whatever the size of the graph.
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
@@ -63,20 +62,20 @@ class Minimap(QWidget):
         self.schedule_render()
 
     def set_scene(self, scene: WorkflowScene | None) -> None:
-        if self._scene is not None:
-            with contextlib.suppress(RuntimeError, TypeError):
-                self._scene.changed.disconnect(self._on_scene_changed)
+        """Follow the document (not QGraphicsScene.changed: that fires on every repaint and makes
+        the scene track every updated rectangle)."""
+        if self._scene is not None and self._scene.doc is not None:
+            self._scene.doc.changed.disconnect(self.schedule_render)
+            self._scene.doc.reset.disconnect(self.schedule_render)
         self._scene = scene
-        if scene is not None:
-            scene.changed.connect(self._on_scene_changed)
+        if scene is not None and scene.doc is not None:
+            scene.doc.changed.connect(self.schedule_render)
+            scene.doc.reset.connect(self.schedule_render)
         self.schedule_render()
 
-    def _on_scene_changed(self, _regions: object = None) -> None:
+    def schedule_render(self) -> None:
         if not self._timer.isActive():
             self._timer.start()
-
-    def schedule_render(self) -> None:
-        self._timer.start()
 
     def render_now(self) -> None:
         """Draw every node as a small block in its category colour."""
