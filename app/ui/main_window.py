@@ -206,6 +206,9 @@ class MainWindow(QMainWindow):
         self.act_redo.setIcon(self.style().standardIcon(sp.SP_ArrowForward))
         self.addAction(self.act_undo)
         self.addAction(self.act_redo)
+        # The toolbar's buttons keep a short, fixed label; the menu items name the step.
+        self.tool_undo = self._toolbar_twin(self.act_undo, "Undo", "toolUndo")
+        self.tool_redo = self._toolbar_twin(self.act_redo, "Redo", "toolRedo")
         self.act_cut = self._action("Cu&t", "actionCut", self.cut, key.Cut)
         self.act_copy = self._action(
             "&Copy", "actionCopy", self.copy, key.Copy, tip="Copy the selection as workflow JSON"
@@ -229,7 +232,6 @@ class MainWindow(QMainWindow):
             "actionAddNode",
             self.quick_add_at_cursor,
             None,
-            icon=sp.SP_FileDialogNewFolder,
             tip="Search the catalogue (Tab on the canvas)",
         )
         self.act_add_comment = self._action(
@@ -269,6 +271,16 @@ class MainWindow(QMainWindow):
         ]  # fmt: skip
         for action in self.document_actions:
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+
+    def _toolbar_twin(self, action: QAction, text: str, name: str) -> QAction:
+        twin = QAction(action.icon(), text, self)
+        twin.setObjectName(name)
+        twin.setEnabled(action.isEnabled())
+        twin.triggered.connect(action.trigger)
+        action.changed.connect(
+            lambda: (twin.setEnabled(action.isEnabled()), twin.setToolTip(action.text().replace("&", "")))
+        )
+        return twin
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -314,7 +326,7 @@ class MainWindow(QMainWindow):
         bar.setMovable(False)
         bar.setIconSize(QSize(18, 18))
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for action in (self.act_new, self.act_open, self.act_save, None, self.act_undo, self.act_redo, None,
+        for action in (self.act_new, self.act_open, self.act_save, None, self.tool_undo, self.tool_redo, None,
                        self.act_add_node, self.act_add_comment, None, self.act_fit, self.act_snap):  # fmt: skip
             bar.addSeparator() if action is None else bar.addAction(action)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
@@ -777,8 +789,15 @@ class MainWindow(QMainWindow):
             title.setFocus()
 
     def _context_menu(self, screen_pos: QPoint, scene_pos: QPointF, item: object) -> None:
+        menu = self.context_menu_for(scene_pos, item)
+        if menu is not None:
+            menu.exec(screen_pos)
+            menu.deleteLater()
+
+    def context_menu_for(self, scene_pos: QPointF, item: object) -> QMenu | None:
+        """The canvas's right-click menu for a node, a wire, a comment or empty canvas (None)."""
         if self.editor is None:
-            return
+            return None
         menu = QMenu(self)
         if isinstance(item, NodeItem):
             menu.addAction(self.act_duplicate)
@@ -798,7 +817,7 @@ class MainWindow(QMainWindow):
                 lambda: self.editor.add_comment(QPointF(scene_pos)) if self.editor else None,
             )
             menu.addAction(self.act_paste)
-        menu.exec(screen_pos)
+        return menu
 
     def about(self) -> None:
         from importlib.metadata import PackageNotFoundError, version

@@ -429,3 +429,24 @@ def test_the_overview_follows_edits_and_moves_the_view(window, qtbot) -> None:
     after = window.view.view_centre()
     assert after.x() > before.x() + 500 and after.y() > before.y() + 200
     assert len(doc.nodes) == 5
+
+
+def test_context_menus_offer_the_right_actions(window) -> None:
+    doc = load(window)
+    scene = window.editor.scene
+    shown = [
+        [action.text() for action in window.context_menu_for(QPointF(0, 0), target).actions()]
+        for target in (item(window, "llm"), scene.wire_item(doc.edges[0]), None)
+    ]
+    assert shown[0] == ["D&uplicate", "&Copy", "Cu&t", "&Delete"]
+    assert shown[1] == ["Disconnect"]
+    assert shown[2] == ["Add Node Here…", "Add Comment Here", "&Paste"]
+
+
+def test_toolbar_undo_keeps_a_short_label(window) -> None:
+    doc = load(window)
+    window.editor.set_node_attribute(doc.node("llm"), "title", "Renamed")
+    assert window.tool_undo.text() == "Undo" and window.tool_undo.isEnabled()
+    assert window.tool_undo.toolTip() == "Undo Change title of Llm"
+    window.tool_undo.trigger()
+    assert doc.node("llm").title == "Llm" and not window.tool_undo.isEnabled()
