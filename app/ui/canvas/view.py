@@ -12,6 +12,7 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPen,
+    QPixmapCache,
     QResizeEvent,
     QWheelEvent,
 )
@@ -24,6 +25,7 @@ from app.ui.canvas.scene import GRID, WorkflowScene
 NODE_TYPE_MIME = "application/x-chainwright-node-type"
 MIN_ZOOM, MAX_ZOOM = 0.05, 3.0
 WORLD = 1_000_000.0
+PIXMAP_CACHE_KB = 96 * 1024
 
 
 class CanvasView(QGraphicsView):
@@ -35,6 +37,10 @@ class CanvasView(QGraphicsView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("canvasView")
+        # Node and wire pictures are cached per item (DeviceCoordinateCache); Qt's default 10 MB
+        # pixmap cache is too small for a screenful of nodes on a HiDPI display.
+        if QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
+            QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
         self.setOptimizationFlags(
