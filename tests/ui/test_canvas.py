@@ -450,3 +450,12 @@ def test_toolbar_undo_keeps_a_short_label(window) -> None:
     assert window.tool_undo.toolTip() == "Undo Change title of Llm"
     window.tool_undo.trigger()
     assert doc.node("llm").title == "Llm" and not window.tool_undo.isEnabled()
+
+
+def test_an_empty_canvas_says_how_to_start(window) -> None:
+    window.new_document()
+    assert window.view._is_empty()
+    image = QImage(window.view.viewport().size(), QImage.Format.Format_ARGB32)
+    window.view.viewport().render(image)
+    window.editor.add_node("io.input", (0, 0))
+    assert not window.view._is_empty()

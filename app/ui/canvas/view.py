@@ -174,7 +174,39 @@ class CanvasView(QGraphicsView):
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         super().scrollContentsBy(dx, dy)
+        if self._is_empty():
+            self.viewport().update()  # the hint stays in the middle
         self.view_moved.emit()
+
+    def _is_empty(self) -> bool:
+        canvas = self.canvas()
+        return (
+            canvas is not None
+            and canvas.doc is not None
+            and not canvas.doc.nodes
+            and not canvas.doc.comments()
+        )
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        """On an empty canvas, say how to start."""
+        if not self._is_empty():
+            return
+        canvas = self.canvas()
+        assert canvas is not None
+        painter.save()
+        painter.resetTransform()
+        area = QRectF(self.viewport().rect())
+        font = painter.font()
+        font.setPixelSize(16)
+        painter.setFont(font)
+        painter.setPen(canvas.colours.node_muted)
+        painter.drawText(
+            area,
+            Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+            "This workflow is empty.\n\nDrag a node from the Nodes list on the left,\n"
+            "or press Tab (or double-click here) to search for one.",
+        )
+        painter.restore()
 
     # -- events -----------------------------------------------------------------------------------
     def wheelEvent(self, event: QWheelEvent) -> None:
