@@ -9,14 +9,16 @@ node) and a random DAG (each node fed by 1–3 earlier ones, fixed seed) — it 
 * `executor`  : `Executor(...)` plus one full run with every event delivered, per node;
 * `asyncio`   : the floor — one bare task per node awaiting its predecessors' tasks;
 
-and prints the best of `--repeat` runs. No cache, no run store, default concurrency limits.
-Nothing is asserted: issue 11's suite gathers the figures.
+each the median of `--repeat` rounds after a warm-up, executor and asyncio interleaved. No cache,
+no run store, default concurrency limits. Nothing is asserted. This is P2 of the suite
+(`python -m benchmarks --only P2`; figures in benchmarks/README.md): goal executor/asyncio ≤ 3×.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import random
 import time
 from collections.abc import Callable
@@ -30,6 +32,10 @@ from app.core.model import Edge, Node, Workflow
 from app.core.registry import Registry
 from app.core.sdk import NodeConfig, NodeType, Port, RunContext
 from app.core.settings import Settings
+from benchmarks.common import Row, at_most, median, paired, ratio, say
+
+ID = "P2"
+TITLE = "Executor overhead per no-op node vs bare asyncio tasks"
 
 
 class NoOpConfig(NodeConfig):
@@ -95,48 +101,90 @@ async def bare_asyncio(preds: list[list[int]]) -> None:
     await asyncio.gather(*tasks)
 
 
-def measure(preds: list[list[int]], repeat: int) -> dict[str, float]:
+def measure(preds: list[list[int]], repeats: int, warmup: int = 1) -> dict[str, float]:
+    """Median µs per node of `analyze`, `executor` (construction + one run, events on) and bare
+    `asyncio`, after `warmup` rounds; executor and asyncio are interleaved round by round."""
     registry = _registry()
     settings = Settings()
     workflow = build(preds)
     n = len(preds)
-    best = {"analyze": float("inf"), "executor": float("inf"), "asyncio": float("inf")}
-    for _ in range(repeat):
+    analyses: list[GraphAnalysis] = []
+    events = 0
+
+    def count(_event: Any) -> None:
+        nonlocal events
+        events += 1
+
+    def time_analyze() -> float:
         t0 = time.perf_counter()
         analysis = analyze(workflow, registry)
-        best["analyze"] = min(best["analyze"], time.perf_counter() - t0)
+        elapsed = time.perf_counter() - t0
         assert analysis.ok, analysis.problems[:3]
+        analyses[:] = [analysis]
+        return elapsed
 
-        events = 0
+    async def run_once(analysis: GraphAnalysis) -> None:
+        executor = Executor(analysis, settings=settings)
+        run = executor.run()
+        run.subscribe(count)
+        result = await run
+        assert result.ok
 
-        def count(_event: Any) -> None:
-            nonlocal events
-            events += 1
-
-        async def run_once(analysis: GraphAnalysis = analysis) -> None:
-            executor = Executor(analysis, settings=settings)
-            run = executor.run()
-            run.subscribe(count)
-            result = await run
-            assert result.ok
-
+    def time_executor() -> float:
+        analysis = analyses[0]
+        gc.collect()
         t0 = time.perf_counter()
-        asyncio.run(run_once())
-        best["executor"] = min(best["executor"], time.perf_counter() - t0)
+        asyncio.run(run_once(analysis))
+        return time.perf_counter() - t0
 
+    def time_asyncio() -> float:
+        gc.collect()
         t0 = time.perf_counter()
         asyncio.run(bare_asyncio(preds))
-        best["asyncio"] = min(best["asyncio"], time.perf_counter() - t0)
-    return {key: value / n * 1e6 for key, value in best.items()}
+        return time.perf_counter() - t0
+
+    time_analyze()
+    figures = paired(
+        {"analyze": time_analyze, "executor": time_executor, "asyncio": time_asyncio},
+        repeats=repeats,
+        warmup=warmup,
+    )
+    return {key: median(values) / n * 1e6 for key, values in figures.items()}
+
+
+def run(quick: bool) -> list[Row]:
+    sizes = [1_000] if quick else [1_000, 10_000]
+    rows = []
+    for n in sizes:
+        for name, shape in SHAPES.items():
+            repeats = 1 if quick else (7 if n <= 1_000 else 5)
+            figures = measure(shape(n), repeats)
+            executor, floor = figures["executor"], figures["asyncio"]
+            say(f"P2 {name} {n}: executor {executor:.1f} µs/node, asyncio {floor:.1f} µs/node")
+            rows.append(
+                Row(
+                    ID,
+                    f"{name} {n:,} no-op nodes: executor µs/node",
+                    executor,
+                    "µs",
+                    floor,
+                    "bare asyncio tasks",
+                    ratio(executor, floor),
+                    "≤ 3×",
+                    at_most(ratio(executor, floor), 3.0),
+                    f"Executor(...) + one run, events on; graph.analyze adds {figures['analyze']:.1f} µs/node",
+                )
+            )
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1k nodes only, one repetition")
-    parser.add_argument("--repeat", type=int, default=None, help="repetitions (best is kept; default 3)")
+    parser.add_argument("--repeat", type=int, default=None, help="repetitions (median is kept; default 5)")
     args = parser.parse_args(argv)
     sizes = [1_000] if args.quick else [1_000, 10_000]
-    repeat = args.repeat or (1 if args.quick else 3)
+    repeat = args.repeat or (1 if args.quick else 5)
 
     print(
         f"{'shape':<8} {'nodes':>7} {'analyze µs/node':>16} {'executor µs/node':>17} "
@@ -145,10 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     for n in sizes:
         for name, shape in SHAPES.items():
             figures = measure(shape(n), repeat)
-            ratio = figures["executor"] / figures["asyncio"] if figures["asyncio"] else float("nan")
+            ratio_ = figures["executor"] / figures["asyncio"] if figures["asyncio"] else float("nan")
             print(
                 f"{name:<8} {n:>7} {figures['analyze']:>16.1f} {figures['executor']:>17.1f} "
-                f"{figures['asyncio']:>16.1f} {ratio:>16.1f}x",
+                f"{figures['asyncio']:>16.1f} {ratio_:>16.1f}x",
                 flush=True,
             )
     return 0
