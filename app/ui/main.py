@@ -30,4 +30,9 @@ def run_app(path: str | None = None) -> int:
     window.show()
     if settings.load_problem:
         window.statusBar().showMessage(settings.load_problem, 15000)
-    return app.exec()
+    code = app.exec()
+    if app.platformName() == "offscreen":
+        # PySide6 6.11 on the offscreen platform crashes at interpreter exit when its
+        # process-local clipboard still holds a QMimeData; nothing outside the process can read it.
+        app.clipboard().clear()
+    return code

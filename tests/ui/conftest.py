@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import shiboken6
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtGui import QGuiApplication, QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -43,6 +43,8 @@ def window(qtbot: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[MainWindow]:
             monkeypatch.setattr(other, "ask_save", lambda name: QMessageBox.StandardButton.Discard)
             other.close()
     MainWindow.windows.clear()
+    # A QMimeData left on the offscreen clipboard crashes Qt's teardown at interpreter exit.
+    QGuiApplication.clipboard().clear()
     QApplication.processEvents()
 
 
