@@ -1,4 +1,8 @@
-"""Helpers shared by the built-in node families (not a node module: the registry skips `_` names)."""
+"""Helpers shared by the built-in node families (not a node module: the registry skips `_` names).
+
+The plain functions here (no RunContext) are also what exported scripts run: `app.core.export`
+copies their source, so keep them to the standard library and NodeError.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from app.core import templates
 from app.core.sdk import NodeError, RunContext
+from app.core.templates import fill
 from app.core.values import to_text
 
 MEGABYTE = 1024 * 1024
@@ -23,10 +27,14 @@ def missing_placeholder(name: str) -> NodeError:
     )
 
 
-def fill(template: str, values: Mapping[str, Any], convert: Callable[[Any], str] = to_text) -> str:
+def fill_template(
+    template: str,
+    values: Mapping[str, Any],
+    convert: Callable[[Any], str] = to_text,
+) -> str:
     """`templates.fill`, with a placeholder left unconnected reported as a NodeError naming its port."""
     try:
-        return templates.fill(template, values, convert)
+        return fill(template, values, convert)
     except KeyError as exc:
         raise missing_placeholder(str(exc.args[0])) from None
 

@@ -20,11 +20,31 @@ def convert_input(name: str, kind: DataType, raw: Any) -> Any:
         try:
             value = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"input '{name}' must be {kind.value} written as JSON: {exc.msg}") from None
+            message = f"input '{name}' must be {kind.value} written as JSON: {exc.msg}"
+            raise ValueError(message) from None
     try:
         return coerce(value, kind)
     except TypeError as exc:
         raise ValueError(f"input '{name}': {exc}") from None
+
+
+def input_value(
+    given: dict[str, Any], name: str, kind: DataType, default: Any = None, description: str = ""
+) -> Any:
+    """The value a run gives for a workflow input (else its default), converted to the input's type."""
+    if name in given:
+        raw = given[name]
+    elif default is not None:
+        raw = default
+    else:
+        hint = f" ({description})" if description else ""
+        raise NodeError(
+            f"the workflow needs a value for input '{name}'{hint}: for example --input {name}=..."
+        )
+    try:
+        return convert_input(name, kind, raw)
+    except ValueError as exc:
+        raise NodeError(str(exc), field="value") from None
 
 
 class InputConfig(NodeConfig):
@@ -81,15 +101,18 @@ class WorkflowInput(NodeType[InputConfig]):
             raise NodeError(str(exc), field="value") from None
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        name = self.config.name
-        if name in ctx.workflow_inputs:
-            return {"value": self.accept(ctx.workflow_inputs[name])}
-        if self.config.default is not None:
-            return {"value": self.accept(self.config.default)}
-        hint = f" ({self.config.description})" if self.config.description else ""
-        raise NodeError(
-            f"the workflow needs a value for input '{name}'{hint}: for example --input {name}=..."
-        )
+        config = self.config
+        value = input_value(ctx.workflow_inputs, config.name, config.type, config.default, config.description)
+        return {"value": value}
+
+    def export(self, code: Any) -> None:
+        config = self.config
+        given = code.inputs(config.name)
+        if config.default is None:
+            value = code.call(input_value, given, config.name, config.type, description=config.description)
+        else:
+            value = code.call(input_value, given, config.name, config.type, config.default)
+        code.assign("value", value)
 
 
 class OutputConfig(NodeConfig):
@@ -113,3 +136,6 @@ class WorkflowOutput(NodeType[OutputConfig]):
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         return {}
+
+    def export(self, code: Any) -> None:
+        code.set_result(self.config.name, code.input("value"))

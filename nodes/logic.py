@@ -153,20 +153,63 @@ class If(NodeType[IfConfig]):
     cacheable = False
 
     def condition_text(self) -> str:
-        words = OPERATOR_WORDS[self.config.operator]
-        if self.config.operator in _UNARY:
-            return f"the value {words}"
-        return f"the value {words} {self.config.compare_to!r}"
+        return condition_text(self.config.operator, self.config.compare_to)
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        config = self.config
         value = inputs.get("value")
-        held = evaluate(self.config.operator, value, self.config.compare_to, self.config.ignore_case)
-        sent = inputs.get("payload", value)
-        condition = self.condition_text()
-        ctx.log(f"{condition}: {'yes' if held else 'no'} (value: {preview(to_text(value), 60)!r})")
-        if held:
-            return {"true": sent, "false": Skip(f"the condition ({condition}) was true"), "result": True}
-        return {"true": Skip(f"the condition ({condition}) was false"), "false": sent, "result": False}
+        outputs = route(
+            config.operator,
+            value,
+            config.compare_to,
+            config.ignore_case,
+            payload=inputs.get("payload", value),
+        )
+        held = outputs["result"]
+        ctx.log(
+            f"{self.condition_text()}: {'yes' if held else 'no'} (value: {preview(to_text(value), 60)!r})"
+        )
+        return outputs
+
+    def export(self, code: Any) -> None:
+        config = self.config
+        value = code.input("value")
+        routed = code.call(
+            route,
+            config.operator,
+            value,
+            config.compare_to,
+            ignore_case=config.ignore_case,
+            payload=code.input_or("payload", value),
+        )
+        code.assign_outputs(routed, may_skip=("true", "false"))
+
+
+def condition_text(operator: str, compare_to: str) -> str:
+    """The condition in words: "the value contains 'x'"."""
+    words = OPERATOR_WORDS[operator]
+    if operator in _UNARY:
+        return f"the value {words}"
+    return f"the value {words} {compare_to!r}"
+
+
+def route(
+    operator: str, value: Any, compare_to: str, ignore_case: bool = True, *, payload: Any
+) -> dict[str, Any]:
+    """Test the value; the payload goes to "true" or "false", the other branch is not produced."""
+    held = evaluate(operator, value, compare_to, ignore_case)
+    condition = condition_text(operator, compare_to)
+    if held:
+        return {
+            "true": payload,
+            "false": Skip(f"the condition ({condition}) was true"),
+            "result": True,
+        }
+    return {
+        "true": Skip(f"the condition ({condition}) was false"),
+        "false": payload,
+        "result": False,
+    }
 
 
 _LETTERS = string.ascii_lowercase
@@ -196,8 +239,21 @@ class Merge(NodeType[MergeConfig]):
         ]
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        for port in self.input_ports():
-            if port.name in inputs and not isinstance(inputs[port.name], Skip):
-                ctx.log(f"passing on input '{port.name}'")
-                return {"value": inputs[port.name]}
-        return {"value": Skip("none of the inputs had a value")}
+        present = [port.name for port in self.input_ports() if port.name in inputs]
+        value = first_available(*(inputs[name] for name in present))
+        if not isinstance(value, Skip):
+            taken = next(name for name in present if inputs[name] is value)
+            ctx.log(f"passing on input '{taken}'")
+        return {"value": value}
+
+    def export(self, code: Any) -> None:
+        candidates = [code.input(port.name) for port in self.input_ports() if code.connected(port.name)]
+        code.assign("value", code.call(first_available, *candidates), may_skip=True)
+
+
+def first_available(*values: Any) -> Any:
+    """The first value that was produced (is not a Skip), else a Skip."""
+    return next(
+        (value for value in values if not isinstance(value, Skip)),
+        Skip("none of the inputs had a value"),
+    )

@@ -8,8 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.core import templates
 from app.core.sdk import NodeConfig, NodeError, NodeType, Port, RunContext
+from app.core.templates import fill
 from app.core.values import DataType, to_text
-from nodes._common import fill
+from nodes._common import fill_template
 
 
 class TemplateConfig(NodeConfig):
@@ -39,7 +40,17 @@ class PromptTemplate(NodeType[TemplateConfig]):
         return [Port(name, DataType.TEXT) for name in templates.placeholders(self.config.template)]
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        return {"text": fill(self.config.template, inputs)}
+        return {"text": fill_template(self.config.template, inputs)}
+
+    def export(self, code: Any) -> None:
+        # Every placeholder is connected (validation sees to it) and arrives as text, so the
+        # template's own `fill` is all a script needs.
+        ports = self.input_ports()
+        if not ports:
+            code.assign("text", self.config.template)
+            return
+        values = code.dict({port.name: code.input(port.name) for port in ports})
+        code.assign("text", code.call(fill, self.config.template, values))
 
 
 Role = Literal["system", "user", "assistant"]
@@ -87,13 +98,22 @@ class ChatPrompt(NodeType[ChatConfig]):
         return [Port(name, DataType.TEXT) for name in templates.placeholders(text)]
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        if not self.config.messages:
-            raise NodeError("there are no messages: add at least one turn", field="config.messages")
-        return {
-            "messages": [
-                {"role": turn.role, "content": fill(turn.content, inputs)} for turn in self.config.messages
-            ]
-        }
+        return {"messages": chat_messages([turn.model_dump() for turn in self.config.messages], inputs)}
+
+    def export(self, code: Any) -> None:
+        turns = [turn.model_dump() for turn in self.config.messages]
+        values = code.dict({port.name: code.input(port.name) for port in self.input_ports()})
+        code.assign("messages", code.call(chat_messages, turns, values))
+
+
+def chat_messages(turns: list[dict[str, str]], values: dict[str, Any]) -> list[dict[str, str]]:
+    """The chat turns ({role, content}) with the placeholders of each content filled in."""
+    if not turns:
+        raise NodeError("there are no messages: add at least one turn", field="config.messages")
+    filled = []
+    for turn in turns:
+        filled.append({"role": turn["role"], "content": fill_template(turn["content"], values)})
+    return filled
 
 
 class Example(BaseModel):
@@ -140,16 +160,51 @@ class FewShotPrompt(NodeType[FewShotConfig]):
     cacheable = False
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        pairs = [(example.input, example.output) for example in self.config.examples]
-        for index, item in enumerate(inputs.get("examples") or [], start=1):
-            if not isinstance(item, dict) or "input" not in item or "output" not in item:
-                raise NodeError(
-                    f"example #{index} of the connected list is not an object with 'input' and 'output'",
-                    port="examples",
-                )
-            pairs.append((to_text(item["input"]), to_text(item["output"])))
-        given, wanted = self.config.input_label, self.config.output_label
-        parts = [self.config.instruction.strip()] if self.config.instruction.strip() else []
-        parts.extend(f"{given}: {example_in}\n{wanted}: {example_out}" for example_in, example_out in pairs)
-        parts.append(f"{given}: {inputs['input']}\n{wanted}:")
-        return {"text": "\n\n".join(parts)}
+        config = self.config
+        text = few_shot_prompt(
+            inputs["input"],
+            [example.model_dump() for example in config.examples],
+            instruction=config.instruction,
+            more_examples=inputs.get("examples"),
+            input_label=config.input_label,
+            output_label=config.output_label,
+        )
+        return {"text": text}
+
+    def export(self, code: Any) -> None:
+        config = self.config
+        text = code.call(
+            few_shot_prompt,
+            code.input("input"),
+            [example.model_dump() for example in config.examples],
+            instruction=config.instruction,
+            more_examples=code.input_or("examples", None) if code.connected("examples") else None,
+            input_label=config.input_label,
+            output_label=config.output_label,
+        )
+        code.assign("text", text)
+
+
+def few_shot_prompt(
+    text: str,
+    examples: list[dict[str, Any]],
+    *,
+    instruction: str = "",
+    more_examples: list[Any] | None = None,
+    input_label: str = "Input",
+    output_label: str = "Output",
+) -> str:
+    """An instruction, worked examples ({input, output}) and the new input, as one prompt."""
+    pairs = [(example["input"], example["output"]) for example in examples]
+    for index, item in enumerate(more_examples or [], start=1):
+        if not isinstance(item, dict) or "input" not in item or "output" not in item:
+            raise NodeError(
+                f"example #{index} of the connected list is not an object with 'input' and 'output'",
+                port="examples",
+            )
+        pairs.append((to_text(item["input"]), to_text(item["output"])))
+    parts = [instruction.strip()] if instruction.strip() else []
+    for example_in, example_out in pairs:
+        parts.append(f"{input_label}: {example_in}\n{output_label}: {example_out}")
+    parts.append(f"{input_label}: {text}\n{output_label}:")
+    return "\n\n".join(parts)

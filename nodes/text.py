@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 from typing import Any, Literal
 
@@ -39,10 +40,20 @@ class Join(NodeType[JoinConfig]):
     cacheable = False
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        texts = [to_text(item) for item in inputs["items"]]
-        if self.config.skip_empty:
-            texts = [text for text in texts if text.strip()]
-        return {"text": self.config.separator.join(texts)}
+        return {"text": join_texts(inputs["items"], self.config.separator, self.config.skip_empty)}
+
+    def export(self, code: Any) -> None:
+        config = self.config
+        joined = code.call(join_texts, code.input("items"), config.separator, config.skip_empty)
+        code.assign("text", joined)
+
+
+def join_texts(items: list[Any], separator: str = "\n\n", skip_empty: bool = True) -> str:
+    """The items as one text (non-text items written as JSON), with the separator between them."""
+    texts = [to_text(item) for item in items]
+    if skip_empty:
+        texts = [text for text in texts if text.strip()]
+    return separator.join(texts)
 
 
 # --- split -----------------------------------------------------------------------------------
@@ -112,6 +123,12 @@ class Split(NodeType[SplitConfig]):
         chunks = split_text(inputs["text"], self.config.chunk_size, self.config.overlap)
         return {"chunks": chunks, "count": len(chunks)}
 
+    def export(self, code: Any) -> None:
+        split = code.call(split_text, code.input("text"), self.config.chunk_size, self.config.overlap)
+        chunks = code.assign("chunks", split, keep=code.uses("count"))
+        if code.uses("count"):
+            code.assign("count", code.expr(f"len({chunks})"))
+
 
 # --- regex -----------------------------------------------------------------------------------
 
@@ -138,12 +155,57 @@ class RegexConfig(NodeConfig):
         return pattern
 
     def compiled(self) -> re.Pattern[str]:
-        flags = (
-            (re.IGNORECASE if self.ignore_case else 0)
-            | (re.MULTILINE if self.multiline else 0)
-            | (re.DOTALL if self.dot_all else 0)
+        return compile_regex(self.pattern, self.ignore_case, self.multiline, self.dot_all)
+
+
+def compile_regex(
+    pattern: str, ignore_case: bool = False, multiline: bool = False, dot_all: bool = False
+) -> re.Pattern[str]:
+    flags = (
+        (re.IGNORECASE if ignore_case else 0)
+        | (re.MULTILINE if multiline else 0)
+        | (re.DOTALL if dot_all else 0)
+    )
+    return re.compile(pattern, flags)
+
+
+def regex_extract(
+    text: str,
+    pattern: str,
+    *,
+    ignore_case: bool = False,
+    multiline: bool = False,
+    dot_all: bool = False,
+    require_match: bool = False,
+) -> dict[str, Any]:
+    """The first match, every match, the first match's groups and whether anything matched.
+
+    With a group in the pattern the (first) group is taken, otherwise the whole match.
+    """
+    if not pattern:
+        message = "no pattern given: write the regular expression to look for"
+        raise NodeError(message, field="config.pattern")
+    regex = compile_regex(pattern, ignore_case, multiline, dot_all)
+    found = list(regex.finditer(text))
+    if not found and require_match:
+        raise NodeError(
+            f"the pattern {pattern!r} matches nothing in the text (it starts with {preview(text, 60)!r})",
+            port="text",
         )
-        return re.compile(self.pattern, flags)
+
+    def value(match: re.Match[str]) -> str:
+        return (match.group(1) or "") if regex.groups else match.group(0)
+
+    groups: dict[str, Any] = {}
+    if found:
+        names = {index: name for name, index in regex.groupindex.items()}
+        groups = {names.get(i, str(i)): found[0].group(i) for i in range(1, regex.groups + 1)}
+    return {
+        "match": value(found[0]) if found else "",
+        "matches": [value(match) for match in found],
+        "groups": groups,
+        "found": bool(found),
+    }
 
 
 class RegexExtract(NodeType[RegexConfig]):
@@ -168,32 +230,28 @@ class RegexExtract(NodeType[RegexConfig]):
     cacheable = False
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        if not self.config.pattern:
-            raise NodeError(
-                "no pattern given: write the regular expression to look for", field="config.pattern"
-            )
-        regex = self.config.compiled()
-        text = inputs["text"]
-        found = list(regex.finditer(text))
-        if not found and self.config.require_match:
-            raise NodeError(
-                f"the pattern {self.config.pattern!r} matches nothing in the text (it starts with {preview(text, 60)!r})",
-                port="text",
-            )
+        config = self.config
+        return regex_extract(
+            inputs["text"],
+            config.pattern,
+            ignore_case=config.ignore_case,
+            multiline=config.multiline,
+            dot_all=config.dot_all,
+            require_match=config.require_match,
+        )
 
-        def value(match: re.Match[str]) -> str:
-            return (match.group(1) or "") if regex.groups else match.group(0)
-
-        groups: dict[str, Any] = {}
-        if found:
-            names = {index: name for name, index in regex.groupindex.items()}
-            groups = {names.get(i, str(i)): found[0].group(i) for i in range(1, regex.groups + 1)}
-        return {
-            "match": value(found[0]) if found else "",
-            "matches": [value(match) for match in found],
-            "groups": groups,
-            "found": bool(found),
-        }
+    def export(self, code: Any) -> None:
+        config = self.config
+        extracted = code.call(
+            regex_extract,
+            code.input("text"),
+            config.pattern,
+            ignore_case=config.ignore_case,
+            multiline=config.multiline,
+            dot_all=config.dot_all,
+            require_match=config.require_match,
+        )
+        code.assign_outputs(extracted)
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -213,15 +271,22 @@ class ParseJson(NodeType[NodeConfig]):
     cacheable = False
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        text = inputs["text"]
-        if not text.strip():
-            raise NodeError("the text is empty, so it is not JSON", port="text")
-        try:
-            return {"value": json.loads(text)}
-        except json.JSONDecodeError as exc:
-            raise NodeError(json_error(exc, text, "the text"), port="text") from None
-        except RecursionError:
-            raise NodeError("the JSON is nested too deeply to be read", port="text") from None
+        return {"value": parse_json_text(inputs["text"])}
+
+    def export(self, code: Any) -> None:
+        code.assign("value", code.call(parse_json_text, code.input("text")))
+
+
+def parse_json_text(text: str) -> Any:
+    """The value a JSON text describes."""
+    if not text.strip():
+        raise NodeError("the text is empty, so it is not JSON", port="text")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NodeError(json_error(exc, text, "the text"), port="text") from None
+    except RecursionError:
+        raise NodeError("the JSON is nested too deeply to be read", port="text") from None
 
 
 _PATH_TOKEN = re.compile(
@@ -238,15 +303,14 @@ PathStep = tuple[Literal["key", "index", "all"], Any]
 
 def parse_path(path: str) -> list[PathStep]:
     """Steps of a path such as `$.items[0].name`, `items[*].name` or `["a key"].x` (ValueError if bad)."""
-    text = path.strip()
-    if text.startswith("$"):
-        text = text[1:]
+    text = path.strip().removeprefix("$")
     steps: list[PathStep] = []
     position = 0
     while position < len(text):
         match = _PATH_TOKEN.match(text, position)
         if not match or match.end() == position:
-            raise ValueError(f"cannot read the path at {text[position:]!r}; write it like items[0].name")
+            rest = text[position:]
+            raise ValueError(f"cannot read the path at {rest!r}; write it like items[0].name")
         if match.group("name") is not None:
             name = match.group("name")
             steps.append(("all", None) if name == "*" else ("key", name))
@@ -348,26 +412,36 @@ class JsonPath(NodeType[JsonPathConfig]):
     cacheable = False
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        value = inputs["value"]
-        if isinstance(value, str) and value.strip()[:1] in ("{", "["):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise NodeError(json_error(exc, value, "the connected text"), port="value") from None
-        steps = parse_path(self.config.path)
+        return {"value": json_path_value(inputs["value"], self.config.path, self.config.if_missing)}
+
+    def export(self, code: Any) -> None:
+        config = self.config
+        found = code.call(json_path_value, code.input("value"), config.path, if_missing=config.if_missing)
+        code.assign("value", found, may_skip=config.if_missing == "skip")
+
+
+def json_path_value(value: Any, path: str, if_missing: str = "fail") -> Any:
+    """The value at `path` inside `value` (JSON text is read first); with [*] a list of them.
+
+    When the path leads nowhere: a NodeError (if_missing "fail"), a Skip ("skip") or None ("null").
+    """
+    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
         try:
-            found = _walk(value, steps, "")
-        except KeyError as exc:
-            reason = str(exc.args[0])
-            if self.config.if_missing == "skip":
-                return {"value": Skip(f"the path {self.config.path!r} leads nowhere: {reason}")}
-            if self.config.if_missing == "null":
-                return {"value": None}
-            raise NodeError(
-                f"the path {self.config.path!r} leads nowhere: {reason}", field="config.path"
-            ) from None
-        wildcard = any(kind == "all" for kind, _ in steps)
-        return {"value": found if wildcard else found[0]}
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise NodeError(json_error(exc, value, "the connected text"), port="value") from None
+    steps = parse_path(path)
+    try:
+        found = _walk(value, steps, "")
+    except KeyError as exc:
+        reason = str(exc.args[0])
+        if if_missing == "skip":
+            return Skip(f"the path {path!r} leads nowhere: {reason}")
+        if if_missing == "null":
+            return None
+        raise NodeError(f"the path {path!r} leads nowhere: {reason}", field="config.path") from None
+    wildcard = any(kind == "all" for kind, _ in steps)
+    return found if wildcard else found[0]
 
 
 # --- formatting ------------------------------------------------------------------------------
@@ -403,21 +477,30 @@ class FormatNumber(NodeType[FormatNumberConfig]):
     cacheable = False
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        number = inputs["value"]
-        config = self.config
-        if isinstance(number, float) and number != number:  # NaN
-            raise NodeError("the value is not a number (NaN)", port="value")
-        if config.percent:
-            number = number * 100
-        grouping = "," if config.thousands_separator else ""
-        decimals = f".{config.decimals}f" if config.decimals is not None else ""
-        text = format(number, grouping + decimals)
-        text = (
-            text.replace(",", "\0")
-            .replace(".", config.decimal_point)
-            .replace("\0", config.thousands_separator)
-        )
-        return {"text": f"{config.prefix}{text}{'%' if config.percent else ''}{config.suffix}"}
+        return {"text": format_number(inputs["value"], **self.config.model_dump())}
+
+    def export(self, code: Any) -> None:
+        code.assign("text", code.call(format_number, code.input("value"), **self.config.model_dump()))
+
+
+def format_number(
+    number: float,
+    decimals: int | None = 2,
+    thousands_separator: str = "",
+    decimal_point: str = ".",
+    percent: bool = False,
+    prefix: str = "",
+    suffix: str = "",
+) -> str:
+    """A number as text: rounded, with separators, as a percentage, with a unit."""
+    if isinstance(number, float) and math.isnan(number):
+        raise NodeError("the value is not a number (NaN)", port="value")
+    if percent:
+        number = number * 100
+    grouping = "," if thousands_separator else ""
+    text = format(number, grouping + (f".{decimals}f" if decimals is not None else ""))
+    text = text.replace(",", "\0").replace(".", decimal_point).replace("\0", thousands_separator)
+    return f"{prefix}{text}{'%' if percent else ''}{suffix}"
 
 
 class FormatTextConfig(NodeConfig):
@@ -443,24 +526,38 @@ class FormatText(NodeType[FormatTextConfig]):
     cacheable = False
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        text, config = inputs["text"], self.config
-        if config.first_line_only:
-            text = next((line for line in text.splitlines() if line.strip()), "")
-        if config.collapse_spaces:
-            text = re.sub(r"\s+", " ", text)
-        if config.trim:
-            text = text.strip()
-        if config.case == "lower":
-            text = text.lower()
-        elif config.case == "upper":
-            text = text.upper()
-        elif config.case == "title":
-            text = text.title()
-        elif config.case == "sentence" and text:
-            text = text[0].upper() + text[1:]
-        if config.max_length and len(text) > config.max_length:
-            text = text[: max(0, config.max_length - 1)].rstrip() + "…"
-        return {"text": text}
+        return {"text": tidy_text(inputs["text"], **self.config.model_dump())}
+
+    def export(self, code: Any) -> None:
+        code.assign("text", code.call(tidy_text, code.input("text"), **self.config.model_dump()))
+
+
+def tidy_text(
+    text: str,
+    trim: bool = True,
+    collapse_spaces: bool = False,
+    case: str = "keep",
+    first_line_only: bool = False,
+    max_length: int = 0,
+) -> str:
+    """The text trimmed, with its case changed, cut to its first line or to a length."""
+    if first_line_only:
+        text = next((line for line in text.splitlines() if line.strip()), "")
+    if collapse_spaces:
+        text = re.sub(r"\s+", " ", text)
+    if trim:
+        text = text.strip()
+    if case == "lower":
+        text = text.lower()
+    elif case == "upper":
+        text = text.upper()
+    elif case == "title":
+        text = text.title()
+    elif case == "sentence" and text:
+        text = text[0].upper() + text[1:]
+    if max_length and len(text) > max_length:
+        text = text[: max(0, max_length - 1)].rstrip() + "…"
+    return text
 
 
 # --- the model's JSON answer -----------------------------------------------------------------
@@ -484,7 +581,8 @@ def _candidates(text: str) -> list[str]:
 def find_json(text: str, expect: str) -> Any:
     """The JSON value in a model's answer: the whole answer, a ```json block, or the first {…} / […]
     inside surrounding prose. Raises ValueError saying why there is none."""
-    wanted = {"object": dict, "list": list}.get(expect, (dict, list, str, int, float, bool, type(None)))
+    anything = (dict, list, str, int, float, bool, type(None))
+    wanted = {"object": dict, "list": list}.get(expect, anything)
     decoder = json.JSONDecoder()
     wrong_type: Any = None
     for candidate in _candidates(text):
@@ -566,24 +664,37 @@ class ParseModelJson(NodeType[ParseAnswerConfig]):
     cacheable = False
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        text = inputs["text"]
-        if not text.strip():
-            raise NodeError("the model's answer is empty, so it holds no JSON", port="text")
-        try:
-            value = find_json(text, self.config.expect)
-        except ValueError as exc:
+        return {"value": read_json_answer(inputs["text"], self.config.expect, self.config.required_keys)}
+
+    def export(self, code: Any) -> None:
+        config = self.config
+        read = code.call(read_json_answer, code.input("text"), config.expect, config.required_keys)
+        code.assign("value", read)
+
+
+def read_json_answer(
+    text: str,
+    expect: str = "object",
+    required_keys: list[str] | None = None,
+) -> Any:
+    """The JSON value in a model's answer, checked for the kind expected and the keys required."""
+    if not text.strip():
+        raise NodeError("the model's answer is empty, so it holds no JSON", port="text")
+    try:
+        value = find_json(text, expect)
+    except ValueError as exc:
+        raise NodeError(
+            f"the model's answer is not the JSON expected ({exc}); it starts with {preview(text, 80)!r}. "
+            "Ask for JSON only in the prompt, e.g. 'Answer with a JSON object and nothing else.'",
+            port="text",
+        ) from None
+    if required_keys and isinstance(value, dict):
+        missing = [key for key in required_keys if key not in value]
+        if missing:
+            present = ", ".join(repr(key) for key in value) or "none"
             raise NodeError(
-                f"the model's answer is not the JSON expected ({exc}); it starts with {preview(text, 80)!r}. "
-                "Ask for JSON only in the prompt, e.g. 'Answer with a JSON object and nothing else.'",
+                f"the model's JSON answer lacks the key{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(repr(key) for key in missing)} (its keys: {present})",
                 port="text",
-            ) from None
-        if self.config.required_keys and isinstance(value, dict):
-            missing = [key for key in self.config.required_keys if key not in value]
-            if missing:
-                present = ", ".join(repr(key) for key in value) or "none"
-                raise NodeError(
-                    f"the model's JSON answer lacks the key{'s' if len(missing) > 1 else ''} "
-                    f"{', '.join(repr(key) for key in missing)} (its keys: {present})",
-                    port="text",
-                )
-        return {"value": value}
+            )
+    return value

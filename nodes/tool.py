@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import builtins
+import contextlib
+import inspect
 import json
+import linecache
 import os
 import signal
 import sys
 import tempfile
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -18,8 +23,8 @@ from pydantic import Field, field_validator
 from app.core import templates
 from app.core.sdk import NodeConfig, NodeError, NodeType, Port, RunContext, Skip
 from app.core.values import DataType
-from nodes._common import fill, preview
-from nodes._http import check_url, fetch, fill_url, host_of
+from nodes._common import fill_template, preview
+from nodes._http import Response, check_url, fetch, fetch_blocking, fill_url, host_of
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
 MAX_RESPONSE_BYTES = 20 * 1024 * 1024
@@ -76,68 +81,112 @@ class HttpRequest(NodeType[HttpConfig]):
         text = "\n".join([self.config.url, *self.config.headers.values(), self.config.body])
         return [Port(name, DataType.TEXT) for name in templates.placeholders(text)]
 
-    def _headers(self, inputs: dict[str, Any]) -> dict[str, str]:
-        headers = {}
-        for name, template in self.config.headers.items():
-            value = fill(template, inputs)
-            if "\n" in value or "\r" in value:
-                raise NodeError(
-                    f"the header '{name}' would contain a line break (from a filled-in value); "
-                    "a header value must be one line",
-                    field="config.headers",
-                )
-            headers[name] = value
-        return headers
-
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        url = check_url(fill_url(self.config.url, inputs), "config.url")
-        headers = self._headers(inputs)
-        body = fill(self.config.body, inputs)
-        content = None
-        if body and self.config.method != "HEAD":
-            content = body.encode("utf-8")
-            if not any(name.lower() == "content-type" for name in headers):
-                headers["Content-Type"] = (
-                    "application/json" if _is_json(body) else "text/plain; charset=utf-8"
-                )
+        config = self.config
+        url, headers, content = prepare_request(
+            config.method, config.url, config.headers, config.body, inputs
+        )
         response = await fetch(
             ctx,
-            self.config.method,
+            config.method,
             url,
             headers=headers,
             body=content,
-            timeout=self.config.timeout_seconds,
+            timeout=config.timeout_seconds,
             max_bytes=MAX_RESPONSE_BYTES,
         )
-        text = response.text
-        ctx.log(f"{self.config.method} {host_of(response.url)}: HTTP {response.status} {response.reason}")
-        if response.status >= 400 and self.config.fail_on_http_error:
-            shown = preview(text, 300) or "(empty body)"
+        ctx.log(f"{config.method} {host_of(response.url)}: HTTP {response.status} {response.reason}")
+        return http_outputs(response, config.fail_on_http_error)
+
+    def export(self, code: Any) -> None:
+        config = self.config
+        ports = self.input_ports()
+        request = code.call(
+            http_request,
+            config.method,
+            config.url,
+            headers=config.headers or None,
+            body=config.body,
+            values=code.dict({port.name: code.input(port.name) for port in ports}) if ports else None,
+            timeout=config.timeout_seconds,
+            fail_on_http_error=config.fail_on_http_error,
+        )
+        code.assign_outputs(request, may_skip=("json",))
+
+
+def prepare_request(
+    method: str, url: str, headers: dict[str, str], body: str, values: dict[str, Any]
+) -> tuple[str, dict[str, str], bytes | None]:
+    """The address, headers and body of a request, with their {{placeholders}} filled in."""
+    address = check_url(fill_url(url, values), "config.url")
+    filled = {}
+    for name, template in headers.items():
+        value = fill_template(template, values)
+        if "\n" in value or "\r" in value:
             raise NodeError(
-                f"{host_of(response.url)} answered HTTP {response.status} {response.reason}: {shown}",
-                field="config.url",
+                f"the header '{name}' would contain a line break (from a filled-in value); "
+                "a header value must be one line",
+                field="config.headers",
             )
-        result: dict[str, Any] = {"body": text, "status": response.status}
-        parsed = _parse_json(text, response.content_type)
-        result["json"] = parsed if parsed is not _NOT_JSON else Skip("the answer is not JSON")
-        return result
+        filled[name] = value
+    text = fill_template(body, values)
+    content = None
+    if text and method != "HEAD":
+        content = text.encode("utf-8")
+        if not any(name.lower() == "content-type" for name in filled):
+            is_json = _is_json(text)
+            filled["Content-Type"] = "application/json" if is_json else "text/plain; charset=utf-8"
+    return address, filled, content
 
 
-_NOT_JSON = object()
+def http_outputs(response: Response, fail_on_http_error: bool = True) -> dict[str, Any]:
+    """body / status / json of an answer (json: not produced when the body is not JSON)."""
+    text = response.text
+    if response.status >= 400 and fail_on_http_error:
+        shown = preview(text, 300) or "(empty body)"
+        raise NodeError(
+            f"{host_of(response.url)} answered HTTP {response.status} {response.reason}: {shown}",
+            field="config.url",
+        )
+    is_json, parsed = _parse_json(text, response.content_type)
+    return {
+        "body": text,
+        "status": response.status,
+        "json": parsed if is_json else Skip("the answer is not JSON"),
+    }
+
+
+def http_request(
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    body: str = "",
+    values: dict[str, Any] | None = None,
+    timeout: float = 30.0,
+    fail_on_http_error: bool = True,
+) -> dict[str, Any]:
+    """One call of a web API, as tool.http makes it (blocking: what scripts call)."""
+    address, sent, content = prepare_request(method, url, headers or {}, body, values or {})
+    response = fetch_blocking(
+        method, address, headers=sent, body=content, timeout=timeout, max_bytes=MAX_RESPONSE_BYTES
+    )
+    return http_outputs(response, fail_on_http_error)
 
 
 def _is_json(text: str) -> bool:
-    return _parse_json(text, "application/json") is not _NOT_JSON
+    return _parse_json(text, "application/json")[0]
 
 
-def _parse_json(text: str, content_type: str) -> Any:
+def _parse_json(text: str, content_type: str) -> tuple[bool, Any]:
+    """(True, value) when the text is JSON (as its content type says, or as it looks), else (False, None)."""
     stripped = text.strip()
     if not stripped or ("json" not in content_type and stripped[:1] not in '{["'):
-        return _NOT_JSON
+        return False, None
     try:
-        return json.loads(stripped)
+        return True, json.loads(stripped)
     except (json.JSONDecodeError, RecursionError):
-        return _NOT_JSON
+        return False, None
 
 
 _ANNOTATION_TYPES = {
@@ -323,6 +372,11 @@ class PythonCode(NodeType[PythonConfig]):
             return {"result": outcome["result"]}
         raise self._failure(outcome)
 
+    def export(self, code: Any) -> None:
+        source = code.constant(f"{code.variable}_code", self.config.code)
+        inputs = code.inputs_dict([port.name for port in self.input_ports()])
+        code.assign("result", code.call(run_python, code.expr(source), inputs, code.folder()))
+
     async def _execute(self, ctx: RunContext, in_path: Path, out_path: Path) -> tuple[int, list[str]]:
         env = {k: v for k, v in os.environ.items() if k not in _HIDDEN_VARIABLES}
         cwd = ctx.workflow_dir if ctx.workflow_dir.is_dir() else None
@@ -380,29 +434,8 @@ class PythonCode(NodeType[PythonConfig]):
             ctx.log(f"… {budget['dropped']} more lines of output not shown", "warning")
         return process.returncode if process.returncode is not None else -9, stderr_tail
 
-    def _source_line(self, line: int | None) -> str:
-        lines = self.config.code.splitlines()
-        if line is None or not 1 <= line <= len(lines):
-            return ""
-        return lines[line - 1].strip()
-
     def _failure(self, outcome: dict[str, Any]) -> NodeError:
-        line = outcome.get("line")
-        source = self._source_line(line)
-        where = f" (line {line}: {source})" if source else (f" (line {line})" if line else "")
-        if outcome["kind"] == "exit":
-            message = (
-                f"your code called sys.exit({outcome['message']}){where}; return a value from main instead"
-            )
-        elif outcome["kind"] == "not_json":
-            message = (
-                f"main returned a {outcome['type']} value, which cannot be passed on to other nodes: return text, "
-                f"a number, true/false, None, a list or a dict of those ({outcome['message']})"
-            )
-        else:
-            detail = f": {outcome['message']}" if outcome["message"] else ""
-            message = f"your code raised {outcome['type']}{detail}{where}"
-        return NodeError(message, user_line=line, details=outcome.get("traceback", ""))
+        return code_failure(self.config.code, outcome)
 
     def _crash(self, returncode: int, stderr_tail: list[str]) -> NodeError:
         details = "\n".join(stderr_tail)
@@ -417,6 +450,68 @@ class PythonCode(NodeType[PythonConfig]):
             f"the Python process ended (exit code {returncode}) before main returned a value{last}",
             details=details,
         )
+
+
+def code_failure(code: str, outcome: dict[str, Any]) -> NodeError:
+    """The NodeError for the user's code that failed (`outcome` as the runner reports it)."""
+    line = outcome.get("line")
+    lines = code.splitlines()
+    source = lines[line - 1].strip() if line is not None and 1 <= line <= len(lines) else ""
+    where = f" (line {line}: {source})" if source else (f" (line {line})" if line else "")
+    if outcome["kind"] == "exit":
+        message = f"your code called sys.exit({outcome['message']}){where}; return a value from main instead"
+    elif outcome["kind"] == "not_json":
+        message = (
+            f"main returned a {outcome['type']} value, which cannot be passed on to other nodes: return text, "
+            f"a number, true/false, None, a list or a dict of those ({outcome['message']})"
+        )
+    else:
+        detail = f": {outcome['message']}" if outcome["message"] else ""
+        message = f"your code raised {outcome['type']}{detail}{where}"
+    return NodeError(message, user_line=line, details=outcome.get("traceback", ""))
+
+
+#: The file name the user's code runs under (in tracebacks).
+CODE_FILENAME = "<your code>"
+
+
+def run_python(code: str, inputs: dict[str, Any], folder: Path | None = None) -> Any:
+    """Call the `main` of tool.python code the way the app does, but in this process: the code
+    runs in a namespace of its own, in the workflow's folder; the inputs and the result pass
+    through JSON. (The app also stops the code after its timeout; here it runs to the end.)"""
+    inputs = json.loads(json.dumps(inputs, ensure_ascii=False, default=str))
+    linecache.cache[CODE_FILENAME] = (len(code), None, code.splitlines(True), CODE_FILENAME)
+    namespace = {"__name__": "__chainwright__", "__builtins__": builtins}
+    try:
+        with contextlib.chdir(folder) if folder is not None else contextlib.nullcontext():
+            # The workflow's own code, run on purpose (as the app runs it, in a process of its own).
+            exec(compile(code, CODE_FILENAME, "exec"), namespace)  # noqa: S102, RUF100
+            result = namespace["main"](**inputs)
+            if inspect.iscoroutine(result):
+                result = asyncio.run(result)
+    except (Exception, SystemExit) as exc:
+        frames = traceback.extract_tb(exc.__traceback__)
+        ours = [index for index, frame in enumerate(frames) if frame.filename == CODE_FILENAME]
+        frames = frames[ours[0] :] if ours else []
+        line = frames[-1].lineno if frames else None
+        if isinstance(exc, SyntaxError) and exc.filename == CODE_FILENAME:
+            line = exc.lineno
+        exited = isinstance(exc, SystemExit)
+        shown = traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
+        outcome = {
+            "kind": "exit" if exited else "raised",
+            "type": type(exc).__name__,
+            "message": repr(exc.code) if isinstance(exc, SystemExit) else str(exc),
+            "line": line,
+            "traceback": "".join(shown),
+        }
+        raise code_failure(code, outcome) from exc
+    try:
+        text = json.dumps(result, allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        outcome = {"kind": "not_json", "type": type(result).__name__, "message": str(exc)}
+        raise code_failure(code, outcome) from None
+    return json.loads(text)
 
 
 def _kill(process: asyncio.subprocess.Process) -> None:
