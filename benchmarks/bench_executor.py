@@ -157,7 +157,7 @@ def run(quick: bool) -> list[Row]:
     rows = []
     for n in sizes:
         for name, shape in SHAPES.items():
-            repeats = 1 if quick else (7 if n <= 1_000 else 5)
+            repeats = 1 if quick else (7 if n <= 1_000 else 3)
             figures = measure(shape(n), repeats)
             executor, floor = figures["executor"], figures["asyncio"]
             say(f"P2 {name} {n}: executor {executor:.1f} µs/node, asyncio {floor:.1f} µs/node")
