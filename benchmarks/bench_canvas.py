@@ -115,7 +115,7 @@ def load_once(data: bytes, app: Any) -> tuple[float, float, Any, Any]:
     return painted - start, built - start, cpu, view, editor
 
 
-def bench_chainwright(count: int, frames: int, app: Any, loads: int) -> None:
+def bench_chainwright(count: int, frames: int, app: Any, loads: int) -> dict[str, float]:
     from app.core.registry import default_registry
 
     default_registry()  # discovered once per process, as in the app
@@ -148,15 +148,18 @@ def bench_chainwright(count: int, frames: int, app: Any, loads: int) -> None:
     view.fit_to_view()
     view.viewport().repaint()
     pan_frames(view, app, 10)
-    print(summary(f"pan at fit-to-window ({view.zoom() * 100:.0f}%)", pan_frames(view, app, frames)))
+    fit = pan_frames(view, app, frames)
+    print(summary(f"pan at fit-to-window ({view.zoom() * 100:.0f}%)", fit))
     print(summary("  same, full repaint every frame", pan_frames(view, app, frames, full=True)))
+    zoom = view.zoom()
     view.setScene(None)
     view.close()
     editor.deleteLater()
     app.processEvents()
+    return {"load_s": statistics.median(totals), "fit_p95_ms": percentile(fit, 0.95), "fit_zoom": zoom}
 
 
-def bench_plain(count: int, frames: int, app: Any) -> None:
+def bench_plain(count: int, frames: int, app: Any) -> dict[str, float]:
     from PySide6.QtCore import QLineF, QRectF
     from PySide6.QtGui import QPainter
     from PySide6.QtWidgets import QGraphicsLineItem, QGraphicsRectItem, QGraphicsScene, QGraphicsView
@@ -179,15 +182,69 @@ def bench_plain(count: int, frames: int, app: Any) -> None:
     view.show()
     view.centerOn(90, 35)
     view.viewport().repaint()
-    print(f"  plain QGraphicsRectItem scene: first paint {1000 * (time.perf_counter() - start):7.1f} ms")
+    first_paint = time.perf_counter() - start
+    print(f"  plain QGraphicsRectItem scene: first paint {1000 * first_paint:7.1f} ms")
     pan_frames(view, app, 10)
     print(summary("plain: pan at 100%", pan_frames(view, app, frames)))
     rect = scene.itemsBoundingRect()
     view.fitInView(rect)
     pan_frames(view, app, 10)
-    print(summary("plain: pan at fit-to-window", pan_frames(view, app, frames)))
+    fit = pan_frames(view, app, frames)
+    print(summary("plain: pan at fit-to-window", fit))
     print(summary("  same, full repaint every frame", pan_frames(view, app, frames, full=True)))
     view.close()
+    return {"load_s": first_paint, "fit_p95_ms": percentile(fit, 0.95)}
+
+
+ID = "P3"
+TITLE = "Canvas: load to first paint, pan frame time at fit-to-view"
+
+
+def run(quick: bool) -> list[Any]:
+    """P3 of `python -m benchmarks`: the interface in benchmarks/common.py."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.theme import apply_theme
+    from benchmarks.common import Row, at_most, ratio
+
+    sizes, frames, loads = ([500], 60, 1) if quick else ([500, 2000], 200, 3)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    apply_theme(app, "light")  # type: ignore[arg-type]
+    rows = []
+    for count in sizes:
+        ours = bench_chainwright(count, frames, app, loads)
+        plain = bench_plain(count, frames, app)
+        rows.append(
+            Row(
+                ID,
+                f"{count} nodes: load → first paint",
+                ours["load_s"],
+                "s",
+                control=plain["load_s"],
+                control_label="plain QGraphicsRectItem scene",
+                ratio=ratio(ours["load_s"], plain["load_s"]),
+                goal="≤ 0.5 s",
+                met=at_most(ours["load_s"], 0.5),
+                note=f"median of {loads} loads, offscreen; control: the plain scene's first paint",
+            )
+        )
+        pan = ratio(ours["fit_p95_ms"], plain["fit_p95_ms"])
+        fast = at_most(ours["fit_p95_ms"], 16.0)
+        rows.append(
+            Row(
+                ID,
+                f"{count} nodes: pan frame p95 at fit-to-view",
+                ours["fit_p95_ms"],
+                "ms",
+                control=plain["fit_p95_ms"],
+                control_label="plain QGraphicsRectItem scene",
+                ratio=pan,
+                goal="p95 ≤ 16 ms; ours/plain ≤ 1.5",
+                met=None if fast is None or pan is None else fast and pan <= 1.5,
+                note=f"{frames} frames at {ours['fit_zoom'] * 100:.0f}% zoom",
+            )
+        )
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
