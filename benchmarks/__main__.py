@@ -171,6 +171,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"WHAT-IF {args.what_if}: {WHAT_IFS[args.what_if]} (not the code as it is)")
     print(f"machine: {before.describe()}")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in after.load)}")
+    busiest = max(before.load[0], after.load[0])
+    if busiest > before.cores * 0.75:
+        print(
+            f"NOTE: a load average of {busiest:.1f} on {before.cores} cores means other work competed for the "
+            "CPU: CPU-bound figures (and ratios where the control is less CPU-bound) read high."
+        )
     print(f"took {total:.0f} s (" + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()) + ")\n")
     print_table(rows, args.markdown)
     if args.json:
