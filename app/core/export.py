@@ -54,7 +54,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -141,6 +141,7 @@ def _escape(char: str, quote: str) -> str:
     return f"\\U{code:08x}"
 
 
+@lru_cache(maxsize=8192)
 def string_literal(text: str) -> str:
     """A Python literal for `text`, quoted as ruff quotes it; it always reads back as `text`."""
     if (
@@ -407,8 +408,10 @@ def _module_tree(module_name: str) -> tuple[ast.Module, list[str]] | None:
     return ast.parse(source), source.splitlines()
 
 
-def _constant_source(module_name: str, name: str) -> tuple[str, ast.expr] | None:
-    """The top-level `name = ...` statement of a module as written (with the comments just above)."""
+@cache
+def _constant_source(module_name: str, name: str) -> tuple[str, frozenset[str]] | None:
+    """The top-level `name = ...` statement of a module as written (with the comments just
+    above it), and the names its value uses."""
     found = _module_tree(module_name)
     if found is None:
         return None
@@ -436,7 +439,15 @@ def _constant_source(module_name: str, name: str) -> tuple[str, ast.expr] | None
     start = statement.lineno - 1
     while start > 0 and lines[start - 1].startswith("#"):
         start -= 1
-    return "\n".join(lines[start : statement.end_lineno]), statement.value
+    source = "\n".join(lines[start : statement.end_lineno])
+    return source, frozenset(_free_names(ast.Expression(statement.value)))
+
+
+@cache
+def _definition(obj: Any) -> tuple[str, frozenset[str]]:
+    """A function's or class's source as written (dedented) and the global names it uses."""
+    source = textwrap.dedent(inspect.getsource(obj))
+    return source.rstrip("\n"), frozenset(_free_names(ast.parse(source)) - {obj.__name__})
 
 
 def _same_value(a: Any, b: Any) -> bool:
@@ -464,6 +475,7 @@ class HelperSet:
     imports: set[str] = field(default_factory=set)
     definitions: dict[str, str] = field(default_factory=dict)  # name -> source
     origins: dict[str, Any] = field(default_factory=dict)
+    needs: dict[str, frozenset[str]] = field(default_factory=dict)  # name -> global names it uses
     allowed_modules: set[str] = field(default_factory=lambda: set(EXPORTABLE_MODULES))
 
     def add(self, obj: Any, *, requester: str, name: str | None = None) -> str:
@@ -485,16 +497,17 @@ class HelperSet:
         if own != name:  # imported under another name where it is used
             self.add(obj, requester=requester)
             self.definitions[name] = f"{name} = {own}"
+            self.needs[name] = frozenset({own})
             return name
         try:
-            source = textwrap.dedent(inspect.getsource(obj))
+            source, needs = _definition(obj)
         except (OSError, TypeError) as exc:
             raise ValueError(f"{requester}: the source of {_qualified(obj)} cannot be read ({exc})") from None
-        tree = ast.parse(source)
         module = sys.modules[obj.__module__]
-        for used in sorted(_free_names(tree) - {own}):
+        for used in sorted(needs):
             self._resolve(used, vars(module), obj.__module__, requester=f"{requester} → {own}")
-        self.definitions[name] = source.rstrip("\n")
+        self.definitions[name] = source
+        self.needs[name] = needs
         return name
 
     def _resolve(self, name: str, namespace: dict[str, Any], module_name: str, requester: str) -> None:
@@ -580,11 +593,12 @@ class HelperSet:
         home = _defining_module(name, value, module_name)
         written = _constant_source(home, name) if home else None
         if written is not None:
-            source, expression = written
+            source, needs = written
             home_namespace = vars(sys.modules[home])  # type: ignore[index]
-            for used in sorted(_free_names(ast.Expression(expression))):
+            for used in sorted(needs):
                 self._resolve(used, home_namespace, home, requester=f"{requester} → {name}")  # type: ignore[arg-type]
             self.definitions[name] = source
+            self.needs[name] = needs
             return
         if isinstance(value, re.Pattern):
             self.imports.add("import re")
@@ -611,7 +625,7 @@ class HelperSet:
         rest: list[str] = []
         for name, source in self.definitions.items():
             is_def = source.lstrip().startswith(("def ", "class ", "@", "async def "))
-            needs = _free_names(ast.parse(source)) - {name}
+            needs = self.needs.get(name, frozenset())
             if not is_def and all(used in simple or used not in self.definitions for used in needs):
                 constants.append(source)
                 simple.add(name)

@@ -219,6 +219,7 @@ def chat_local(
     options: dict[str, Any] = {
         "temperature": 0.0 if temperature is None else float(temperature),
         "max_tokens": DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens,
+        "repeat_penalty": 1.1,  # what the app's llama.cpp chat handler uses
         "stream": True,
     }
     if seed is not None:
