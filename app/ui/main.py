@@ -19,6 +19,7 @@ def run_app(path: str | None = None) -> int:
     app.setApplicationDisplayName("Chainwright")
     app.setOrganizationName("Chainwright")
     app.setDesktopFileName("chainwright")
+    _start_logging(app)
     settings = Settings.load()
     apply_theme(app, settings.theme)
     follow_system_scheme(app, lambda: settings.theme)
@@ -36,3 +37,25 @@ def run_app(path: str | None = None) -> int:
         # process-local clipboard still holds a QMimeData; nothing outside the process can read it.
         app.clipboard().clear()
     return code
+
+
+def _start_logging(app: object) -> None:
+    """The rotated log file in the user log dir (app.core.logs), and the app icon."""
+    import logging
+    import platform
+
+    from PySide6.QtCore import qVersion
+
+    from app.core.logs import setup_logging
+    from app.ui.help import app_icon, app_version
+
+    try:
+        path = setup_logging()
+    except OSError as exc:  # a read-only home must not stop the app
+        print(f"chainwright: no log file ({exc})", file=sys.stderr)
+    else:
+        logging.getLogger("chainwright").info(
+            "Chainwright %s started (Qt %s, Python %s, %s); log file %s",
+            app_version(), qVersion(), platform.python_version(), platform.platform(), path,
+        )  # fmt: skip
+    app.setWindowIcon(app_icon())  # type: ignore[attr-defined]
