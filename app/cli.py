@@ -5,6 +5,7 @@
     chainwright validate FILE
     chainwright export FILE -o OUT.py
     chainwright nodes [--json]
+    chainwright --self-test           open the window offscreen, run an example, exit 0 if all is well
 
 Exit codes: 0 success; 1 the run failed; 2 the file or the arguments are invalid. Every message
 names the file and the node id / port / field it concerns; no command prints a traceback for a
@@ -34,6 +35,11 @@ class _Parser(argparse.ArgumentParser):
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="chainwright", description="A workbench for LLM workflows.")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="start the app offscreen, open and run an example on the local model, then exit (0 = all well)",
+    )
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     open_cmd = commands.add_parser("open", help="open a workflow in the desktop app")
@@ -378,6 +384,15 @@ def cmd_open(args: argparse.Namespace) -> int:
     return int(gui.run_app(args.file))
 
 
+def cmd_self_test(_args: argparse.Namespace) -> int:
+    try:
+        selftest = importlib.import_module("app.ui.selftest")
+    except ImportError as exc:
+        _err(f"the self-test cannot start: {exc}. Reinstall with: pip install -e .")
+        return EXIT_RUN_FAILED
+    return int(selftest.run_self_test())
+
+
 COMMANDS = {
     "open": cmd_open,
     "run": cmd_run,
@@ -389,6 +404,8 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
+    if args.self_test:
+        return cmd_self_test(args)
     if args.command is None:
         args.command, args.file = "open", None
     try:
