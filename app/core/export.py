@@ -28,9 +28,15 @@ Formatting without a formatter
 ------------------------------
 Exporting starts no process (it runs in the desktop app and on untrusted files), so the script
 is laid out here the way `ruff format --line-length 100` lays it out: expressions are small
-trees (`Atom`, `Bracket`, `Pair`, `Strings`) printed flat when they fit, else with their body
-on one indented line, else one item per line with a trailing comma. The tests run ruff on the
+trees (`Atom`, `Bracket`, `Pair`, `Strings`) printed flat when they fit, else (calls only) with
+their arguments on one indented line, else one item per line with a trailing comma. Copied
+helpers are kept stable under that layout in their own modules. The tests run ruff on the
 scripts to hold this to account.
+
+Where a script differs from the app, by design: it stops at the first failure (the app goes on
+with the other branches and prints what they produced); keys and base URLs come only from the
+environment (not the keychain or Settings); tool.python code runs in the script's own process,
+without the app's time limit; there is no cache and no run history.
 
 Safety: every user string enters the script through `string_literal` (checked to read back as
 the same string); identifiers are generated from titles (sanitised, unique), never taken raw;
@@ -952,9 +958,9 @@ class ScriptWriter:
 
     def path_expression(self, configured: str) -> Doc:
         text = configured.strip()
+        self.helpers.imports.add("from pathlib import Path")
         if text.startswith("~"):
             return Atom(f"Path({string_literal(text)}).expanduser()")
-        self.helpers.imports.add("from pathlib import Path")
         if os.path.isabs(text):
             return Atom(f"Path({string_literal(text)})")
         target = os.path.normpath(os.path.join(self.workflow_dir, text))

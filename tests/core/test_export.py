@@ -7,6 +7,7 @@ import ast
 import json
 import random
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -247,8 +248,6 @@ def _imports(source: str) -> set[str]:
 
 
 def test_scripts_import_only_the_standard_library_httpx_and_llama_cpp():
-    import sys
-
     for path in sorted(EXAMPLES.glob("*.json")):
         source = export_script(load_workflow(path), workflow_path=path)
         assert _imports(source) - set(sys.stdlib_module_names) <= {"httpx", "llama_cpp", "__future__"}, (
@@ -423,10 +422,12 @@ def test_the_command_line_of_the_script(tmp_path: Path):
     )
     script = tmp_path / "flow.py"
     script.write_text(export_script(workflow, script_path=script))
-    run = subprocess.run(["python", str(script), "--input", "q=21"], capture_output=True, text=True)
+    run = subprocess.run([sys.executable, str(script), "--input", "q=21"], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == {"o": 21, "twice": 42} and "noise on stdout" in run.stderr
-    bad = subprocess.run(["python", str(script), "--input", "q=many"], capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, str(script), "--input", "q=many"], capture_output=True, text=True)
     assert bad.returncode == 1 and bad.stdout == "" and "error: input 'q': expected a number" in bad.stderr
-    malformed = subprocess.run(["python", str(script), "--input", "oops"], capture_output=True, text=True)
+    malformed = subprocess.run(
+        [sys.executable, str(script), "--input", "oops"], capture_output=True, text=True
+    )
     assert malformed.returncode == 2 and "NAME=VALUE" in malformed.stderr

