@@ -78,7 +78,7 @@ def run(
     from app.core.runs import RunStore
     from app.core.settings import Settings
 
-    warmup, runs, every = (10, 40, 10) if quick else (200, 2000, 250)
+    warmup, runs, every = (4, 20, 5) if quick else (200, 2000, 250)
     total = total or runs
     settings = Settings()
     with isolate_user_dirs(), fake_llm_server() as server, tempfile.TemporaryDirectory() as folder:

@@ -223,7 +223,7 @@ def run(quick: bool) -> list[Row]:
 
     latency = 20 if quick else 100
     repeats, warmup = (1, 0) if quick else (5, 1)
-    width, length, branch, count = (8, 3, 3, 20) if quick else (64, 20, 8, 200)
+    width, length, branch, count = (6, 3, 2, 10) if quick else (64, 20, 8, 200)
     shapes: list[tuple[str, str, list[Call], float, bool]] = [
         # (key, label, calls, goal for wall / critical path, also run the layered scheduler)
         ("wide", f"wide 1→{width}→1", wide(width, latency), 1.05, False),

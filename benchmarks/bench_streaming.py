@@ -106,7 +106,7 @@ def run(quick: bool) -> list[Row]:
     from app.core.registry import default_registry
     from app.core.settings import Settings
 
-    tokens = 50 if quick else 150  # 1 s / 3 s of streaming
+    tokens = 25 if quick else 150  # 0.5 s / 3 s of streaming
     repeats, warmup = (1, 0) if quick else (5, 1)
     settings = Settings()
     with (
@@ -121,7 +121,7 @@ def run(quick: bool) -> list[Row]:
                 lags, chunk_count, elapsed = await measure_run(analysis, settings)
                 if index >= warmup:
                     results.append((percentile(lags, 0.99), max(lags), len(lags), chunk_count, elapsed))
-            idle = await measure_idle(1.0 if quick else 3.0)
+            idle = await measure_idle(0.5 if quick else 3.0)
             return results, idle
 
         results, idle = asyncio.run(main())
