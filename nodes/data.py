@@ -279,7 +279,7 @@ class ReadFolder(NodeType[FolderConfig]):
         read = code.call(
             read_folder,
             code.path(config.path),
-            config.pattern,
+            pattern=config.pattern,
             read_contents=config.read_contents,
             max_files=config.max_files,
         )

@@ -44,7 +44,9 @@ class Join(NodeType[JoinConfig]):
 
     def export(self, code: Any) -> None:
         config = self.config
-        joined = code.call(join_texts, code.input("items"), config.separator, config.skip_empty)
+        joined = code.call(
+            join_texts, code.input("items"), separator=config.separator, skip_empty=config.skip_empty
+        )
         code.assign("text", joined)
 
 
@@ -668,7 +670,12 @@ class ParseModelJson(NodeType[ParseAnswerConfig]):
 
     def export(self, code: Any) -> None:
         config = self.config
-        read = code.call(read_json_answer, code.input("text"), config.expect, config.required_keys)
+        read = code.call(
+            read_json_answer,
+            code.input("text"),
+            expect=config.expect,
+            required_keys=config.required_keys or None,
+        )
         code.assign("value", read)
 
 
