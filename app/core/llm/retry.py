@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import json
 import logging
 import random
 import socket
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -144,10 +146,19 @@ def httpx_timeout(t: Timeouts) -> httpx.Timeout:
     return httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.connect)
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context per process: building one loads the whole CA bundle (~55 ms of CPU on the
+    event loop), which httpx would otherwise do for every new client, i.e. every model call."""
+    return _httpx().create_ssl_context()
+
+
 def new_client(timeouts: Timeouts | None = None) -> httpx.AsyncClient:
-    """An AsyncClient configured the way this layer needs it (no redirects)."""
+    """An AsyncClient configured the way this layer needs it (no redirects, the shared TLS context)."""
     httpx = _httpx()
-    return httpx.AsyncClient(follow_redirects=False, timeout=httpx_timeout(timeouts or Timeouts()))
+    return httpx.AsyncClient(
+        follow_redirects=False, timeout=httpx_timeout(timeouts or Timeouts()), verify=_tls_context()
+    )
 
 
 @dataclass(slots=True)
