@@ -48,6 +48,18 @@ PYTHON_CHECK = {
 }
 
 
+def process_age() -> float | None:
+    """Seconds since this process started (Linux: from /proc), or None where that is unknown."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        with open("/proc/uptime", encoding="ascii") as handle:
+            uptime = float(handle.read().split()[0])
+    except (OSError, IndexError, ValueError):
+        return None
+    return uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
 class _Checks:
     def __init__(self) -> None:
         self.failed: list[str] = []
@@ -130,7 +142,9 @@ def run_self_test() -> int:
         app.processEvents()
         state["window"] = window
         cards = window.start_page.examples
-        return f"{len(cards)} examples on the welcome page, platform {app.platformName()}"
+        age = process_age()
+        started = f"; shown {age:.2f} s after the process started" if age is not None else ""
+        return f"{len(cards)} examples on the welcome page, platform {app.platformName()}{started}"
 
     checks.run("main window", open_window)
     checks.run("app icon", lambda: "found" if not app_icon().isNull() else _raise("the icon is missing"))
