@@ -383,15 +383,21 @@ class RunOutputPanel(QWidget):
         seconds = (result.finished - result.started) if result.finished else 0.0
         if result.status == "succeeded":
             self.status.setText(
-                f"✓ Finished in {seconds:.1f} s. Select a node to see its output in the Inspector, "
-                "or change the prompt and run it again."
+                f"✓ Finished in {seconds:.1f} s, on this computer. The result is below; double-click a "
+                "node on the canvas to change it (the prompt, say) and try your own."
             )
         else:
             self.status.setText(f"The run {result.status}: see the lines below.")
+        self._line("")
+        start = self.output.document().characterCount()
         for name, value in result.outputs.items():
-            self._line(f"\n{name}:\n{to_text(value)}")
+            self._line(f"{name}:\n{to_text(value)}")
         for name, reason in result.missing_outputs.items():
             self._line(f"{name}: no value ({reason})")
+        cursor = self.output.textCursor()  # show the result from its first line
+        cursor.setPosition(min(start, self.output.document().characterCount() - 1))
+        self.output.setTextCursor(cursor)
+        self.output.ensureCursorVisible()
 
     def _failed(self, message: str) -> None:
         self.status.setText(f"✗ The example could not run: {message}")
@@ -440,6 +446,7 @@ def open_and_run_example(
     if dock is not None:
         dock.show()
         dock.raise_()
+        target.resizeDocks([dock], [260], Qt.Orientation.Vertical)
     else:
         panel.show()
     target._example_run = run  # type: ignore[attr-defined]  # kept alive with the window
