@@ -689,7 +689,20 @@ def open_settings(window: QMainWindow) -> SettingsDialog:
     dialog = SettingsDialog(settings, window)
     if dialog.exec() == QDialog.DialogCode.Accepted:
         window.statusBar().showMessage("Settings saved", 5000)
+        for other in QApplication.topLevelWidgets():
+            hook = getattr(other, "apply_settings", None)  # e.g. restart the autosave timer
+            if callable(hook) and getattr(other, "settings", None) is settings:
+                hook()
     return dialog
+
+
+def new_model_node_config(config: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The config for a new `model.chat` node with the user's default provider and model (Settings ▸
+    Models ▸ "New model nodes use"); other keys are kept."""
+    updated = dict(config)
+    updated["provider"] = settings.default_provider
+    updated["model"] = "" if settings.default_provider == "local" else settings.default_model
+    return updated
 
 
 def install_settings_action(window: QMainWindow) -> QAction:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 
 from app.core import secrets
 from app.core.settings import Settings
-from app.ui.settings_dialog import SettingsDialog, install_settings_action
+from app.ui.settings_dialog import SettingsDialog, install_settings_action, new_model_node_config
 from app.ui.theme import apply_theme, is_dark
 from tests.fakes.fake_llm import FakeLLMServer
 
@@ -220,7 +220,20 @@ def test_edit_menu_gets_a_settings_action(window: Any, monkeypatch: pytest.Monke
         return QDialog.DialogCode.Accepted
 
     monkeypatch.setattr(SettingsDialog, "exec", fake_exec)
+    applied: list[int] = []
+    window.apply_settings = lambda: applied.append(window.settings.autosave_seconds)  # the window's hook
     action.trigger()
+    assert applied == [45]
     assert opened and opened[0].settings is window.settings
     assert window.settings.autosave_seconds == 45
     assert "Settings saved" in window.statusBar().currentMessage()
+
+
+def test_new_model_nodes_take_the_default_provider_and_model() -> None:
+    settings = Settings(default_provider="openai", default_model="gpt-test")
+    config = new_model_node_config({"provider": "local", "model": "", "temperature": 0.2}, settings)
+    assert config == {"provider": "openai", "model": "gpt-test", "temperature": 0.2}
+    assert new_model_node_config({}, Settings())["provider"] == "local"
+    from nodes.model import ChatConfig
+
+    ChatConfig.model_validate(config)  # a valid model.chat config
