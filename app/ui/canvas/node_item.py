@@ -1,12 +1,17 @@
-"""A node on the canvas: title, category colour, typed ports, problem badge.
+"""A node on the canvas: title, category colour, typed ports, problem badge, and — while a run
+is shown — its run status, a one-line output preview and its breakpoint (a red dot).
 
 Ports are drawn by the node itself (no child items): fewer Python objects, one cached pixmap per
 node (DeviceCoordinateCache), and painting scales with what is visible, not with the graph.
 When zoomed out the node is drawn as a coloured block (level of detail).
+
+Run state is read, never stored, here: `WorkflowScene.run_node(node)` gives the node's
+`run_state.NodeRunState` (or None), and the scene repaints only the nodes whose state changed.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +29,21 @@ from app.core.document import NodePorts
 from app.core.model import Node
 from app.core.problems import Problem
 from app.core.values import DataType, can_connect
+from app.ui.run_state import (
+    CACHED,
+    CANCELLED,
+    DONE,
+    FAILED,
+    PAUSED,
+    PENDING,
+    QUEUED,
+    REUSED,
+    RUNNING,
+    SKIPPED,
+    STATUS_COLOURS,
+    STATUS_LABELS,
+    NodeRunState,
+)
 from app.ui.theme import category_colour, mix, port_colour
 
 if TYPE_CHECKING:
@@ -41,6 +61,11 @@ _NO_PEN = QPen(Qt.PenStyle.NoPen)
 _FLAGS = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
 BLOCK_LOD = 0.3  # below this scale: a plain block
 LABEL_LOD = 0.55  # below this scale: no port labels
+STRIP = 22.0  # the run strip under the ports: status, preview, time
+BREAKPOINT_RADIUS = 6.0
+_status_colours = {status: QColor(hex_) for status, hex_ in STATUS_COLOURS.items()}
+_BORDER_STATUSES = {RUNNING, PAUSED, FAILED}
+_MUTED_STATUSES = {PENDING, QUEUED, SKIPPED, CANCELLED}
 
 
 def _font(pixels: int, bold: bool = False) -> QFont:
@@ -194,6 +219,8 @@ class NodeItem(QGraphicsRectItem):
         self._hover_port: tuple[str, bool] | None = None
         self._connecting = False
         self._in_scene = False
+        self.run_strip: RunStripItem | None = None
+        self._run_look: tuple[str, bool] | None = None
         self.setFlags(_FLAGS)
         self.setPen(_NO_PEN)
         self.setAcceptHoverEvents(True)
@@ -225,7 +252,9 @@ class NodeItem(QGraphicsRectItem):
         header = HEADER + 14.0 if self.subtitle else HEADER
         rows = max(len(layout.inputs), len(layout.outputs))
         self.header_height = header
-        self.height = header + rows * ROW + BOTTOM_PAD
+        self.strip = STRIP if canvas.run_node(node) is not None else 0.0
+        self.height = header + rows * ROW + BOTTOM_PAD + self.strip
+        self._place_strip()
         self.inputs, self.outputs = _slots(layout, width, header)
         self.elided_title = elide(Fonts.title_metrics, title, width - 44)
         self.elided_subtitle = elide(Fonts.small_metrics, self.subtitle, width - 24) if self.subtitle else ""
@@ -234,6 +263,48 @@ class NodeItem(QGraphicsRectItem):
         if self._in_scene:
             self.update()  # setRect repaints only when the size changed
 
+    def _place_strip(self) -> None:
+        if self.strip:
+            if self.run_strip is None:
+                self.run_strip = RunStripItem(self)
+            self.run_strip.set_geometry(self.width, self.strip)
+            self.run_strip.setPos(0, self.height - self.strip)
+        elif self.run_strip is not None:
+            self.run_strip.setParentItem(None)
+            if self.run_strip.scene() is not None:
+                self.run_strip.scene().removeItem(self.run_strip)
+            self.run_strip = None
+        self._run_look = None
+
+    def run_changed(self) -> bool:
+        """The node's run state changed: repaint what changed. A new status repaints the node
+        (its border) and returns True (its wires change too); new streamed text repaints only
+        the run strip (the node's cached picture stays valid)."""
+        state = self.canvas.run_node(self.node)
+        if (state is not None) != bool(self.strip):
+            self.rebuild()
+            return True
+        if state is None:
+            return False
+        look = (state.status, state.stale)
+        assert self.run_strip is not None
+        if look == self._run_look and state.status == RUNNING:
+            return False  # streamed text: the spinner's tick repaints the strip (~10 a second)
+        self.run_strip.update()
+        if look != self._run_look:
+            self._run_look = look
+            self.update()
+            if self.isUnderMouse() and self._hover_port is None:
+                self._update_tooltip()
+            return True
+        return False
+
+    def spin(self) -> None:
+        """A running node's strip, ~10 times a second: the spinner turns, the preview shows the
+        text streamed so far."""
+        if self.run_strip is not None:
+            self.run_strip.update()
+
     def _update_tooltip(self) -> None:
         """Tooltips are set when the pointer arrives (building 2000 of them up front is slow)."""
         lines = [
@@ -241,6 +312,15 @@ class NodeItem(QGraphicsRectItem):
         ]
         if self.node.description:
             lines.append(_html(self.node.description))
+        if self.node.id in self.canvas.breakpoints:
+            lines.append(
+                "<span style='color:#d93025'>●</span> Breakpoint: the run pauses before this node (F9)"
+            )
+        state = self.canvas.run_node(self.node)
+        if state is not None:
+            colour = STATUS_COLOURS[state.status]
+            detail = f" — {_html(state.preview()[:160])}" if state.status not in (PENDING, QUEUED) else ""
+            lines.append(f"<span style='color:{colour}'>■</span> {STATUS_LABELS[state.status]}{detail}")
         for problem in self.problems:
             where = f"{problem.port or problem.field}: " if (problem.port or problem.field) else ""
             lines.append(f"<span style='color:#d93025'>⚠ {_html(where + problem.message)}</span>")
@@ -295,12 +375,23 @@ class NodeItem(QGraphicsRectItem):
                 painter.setPen(Qt.PenStyle.NoPen)
                 painter.setBrush(colours.error)
                 painter.drawRect(QRectF(rect.right() - 40, 0, 40, 40))
+            state = self.canvas.run_node(self.node)
+            if state is not None:
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(_status_colours[state.status])
+                painter.drawRect(
+                    QRectF(0, rect.bottom() - max(self.strip, 24.0), rect.width(), max(self.strip, 24.0))
+                )
             return
 
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        state = self.canvas.run_node(self.node) if self.strip else None
         # body
         border = colours.selection if selected else colours.node_border
-        painter.setPen(QPen(border, 2.0 if selected else 1.0))
+        border_width = 2.0 if selected else 1.0
+        if state is not None and state.status in _BORDER_STATUSES and not selected:
+            border, border_width = _status_colours[state.status], 2.0
+        painter.setPen(QPen(border, border_width))
         painter.setBrush(colours.node_body)
         painter.drawRoundedRect(rect, CORNER, CORNER)
         # header
@@ -335,6 +426,8 @@ class NodeItem(QGraphicsRectItem):
             )
         # ports
         self._paint_ports(painter, lod >= LABEL_LOD)
+        if self.node.id in self.canvas.breakpoints:
+            self._paint_breakpoint(painter)
         # problem badge
         if self.problems:
             centre = QPointF(self.width - 16, HEADER / 2 + 1)
@@ -346,6 +439,12 @@ class NodeItem(QGraphicsRectItem):
             painter.drawText(
                 QRectF(centre.x() - 8.5, centre.y() - 9, 17, 17), Qt.AlignmentFlag.AlignCenter, "!"
             )
+
+    def _paint_breakpoint(self, painter: QPainter) -> None:
+        centre = QPointF(0.0, self.header_height / 2)
+        painter.setPen(QPen(self.canvas.colours.node_body, 1.5))
+        painter.setBrush(_status_colours[FAILED])
+        painter.drawEllipse(centre, BREAKPOINT_RADIUS, BREAKPOINT_RADIUS)
 
     def _paint_ports(self, painter: QPainter, labels: bool) -> None:
         hint = self.canvas.drag_hint
@@ -465,6 +564,166 @@ class NodeItem(QGraphicsRectItem):
             self._update_tooltip()
             self.unsetCursor()
         super().hoverLeaveEvent(event)
+
+
+class RunStripItem(QGraphicsItem):
+    """The run strip under a node's ports: status icon, one-line preview, time. A child item
+    with its own cached picture, so streamed text repaints this strip and not the whole node."""
+
+    def __init__(self, node_item: NodeItem) -> None:
+        super().__init__(node_item)
+        self.node_item = node_item
+        self._rect = QRectF(0, 0, MIN_WIDTH, STRIP)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setAcceptHoverEvents(False)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+    def set_geometry(self, width: float, height: float) -> None:
+        rect = QRectF(0, 0, width, height)
+        if rect != self._rect:
+            self.prepareGeometryChange()
+            self._rect = rect
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def icon_rect(self) -> QRectF:
+        return QRectF(2, 0, 22, self._rect.height())
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: object = None) -> None:
+        node_item = self.node_item
+        state = node_item.canvas.run_node(node_item.node)
+        if state is None:
+            return
+        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < BLOCK_LOD:
+            return  # the node's block shows the status colour
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        self._paint(painter, state)
+
+    def _paint(self, painter: QPainter, state: NodeRunState) -> None:
+        colours = self.node_item.canvas.colours
+        status = state.status
+        colour = _status_colours[status]
+        width, height = self._rect.width(), self._rect.height()
+        top = 0.0
+        fill, line = _strip_colours(colours, status)
+        painter.fillPath(_strip_band(width, height), fill)
+        painter.setPen(line)
+        painter.drawLine(QPointF(1, top), QPointF(width - 1, top))
+        centre = QPointF(13, top + height / 2)
+        paint_status_icon(painter, centre, status, colour, colours.node_body)
+        meta = state.meta()
+        painter.setFont(Fonts.small)
+        meta_width = text_width(Fonts.small_metrics, meta) + 8 if meta else 0.0
+        if meta:
+            painter.setPen(colours.node_muted)
+            painter.drawText(
+                QRectF(width - meta_width - 8, top, meta_width, height),
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                meta,
+            )
+        muted = status in _MUTED_STATUSES or state.stale
+        painter.setPen(
+            colours.error if status == FAILED else colours.node_muted if muted else colours.node_text
+        )
+        text_rect = QRectF(25, top, width - 33 - meta_width, height)
+        # Streaming text is cut on the left, so what is arriving now stays in view.
+        mode = Qt.TextElideMode.ElideLeft if status == RUNNING else Qt.TextElideMode.ElideRight
+        text = Fonts.small_metrics.elidedText(state.preview(), mode, text_rect.width())
+        if state.stale:
+            font = QFont(Fonts.small)
+            font.setItalic(True)
+            painter.setFont(font)
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+
+
+_bands: dict[tuple[float, float], QPainterPath] = {}
+_strip_palette: dict[tuple[int, str], tuple[QColor, QPen]] = {}
+
+
+def _strip_band(width: float, height: float) -> QPainterPath:
+    """The strip's background: square on top, rounded at the bottom (made once per size)."""
+    key = (width, height)
+    path = _bands.get(key)
+    if path is None:
+        band = QRectF(0.5, 0.0, width - 1, height - 0.5)
+        path = QPainterPath()
+        path.addRoundedRect(band, CORNER - 0.5, CORNER - 0.5)
+        path.addRect(QRectF(band.left(), band.top(), band.width(), band.height() / 2))
+        path = path.simplified()
+        if len(_bands) > 512:
+            _bands.clear()
+        _bands[key] = path
+    return path
+
+
+def _strip_colours(colours: Any, status: str) -> tuple[QColor, QPen]:
+    key = (id(colours), status)
+    found = _strip_palette.get(key)
+    if found is None:
+        colour = _status_colours[status]
+        fill = mix(colours.node_body, colour, 0.24 if colours.dark else 0.12)
+        found = _strip_palette[key] = (fill, QPen(mix(colours.node_border, colour, 0.35), 1.0))
+    return found
+
+
+def paint_status_icon(
+    painter: QPainter, centre: QPointF, status: str, colour: QColor, ground: QColor
+) -> None:
+    """A small round status icon: spinner (running), check (done), bolt (cached), cross (failed)…"""
+    r = 6.5
+    x, y = centre.x(), centre.y()
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    if status == RUNNING:
+        painter.setPen(QPen(mix(ground, colour, 0.3), 2.2))
+        painter.drawEllipse(centre, r - 1, r - 1)
+        pen = QPen(colour, 2.2)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        start = int(-(time.monotonic() * 360.0) % 360.0 * 16)
+        painter.drawArc(QRectF(x - r + 1, y - r + 1, 2 * r - 2, 2 * r - 2), start, 100 * 16)
+        return
+    if status in (PENDING, SKIPPED):
+        pen = QPen(colour, 1.5)
+        if status == SKIPPED:
+            pen.setStyle(Qt.PenStyle.DotLine)
+        painter.setPen(pen)
+        painter.drawEllipse(centre, r - 1, r - 1)
+        if status == SKIPPED:
+            painter.drawLine(QPointF(x - 3, y), QPointF(x + 3, y))
+        return
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(colour)
+    painter.drawEllipse(centre, r, r)
+    pen = QPen(ground, 1.8)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    painter.setPen(pen)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    if status == DONE:
+        painter.drawPolyline([QPointF(x - 3, y + 0.2), QPointF(x - 0.8, y + 2.5), QPointF(x + 3.2, y - 2.4)])
+    elif status in (CACHED, REUSED):
+        painter.setBrush(ground)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.drawPolygon(
+            [QPointF(x + 0.8, y - 4.2), QPointF(x - 3, y + 0.8), QPointF(x - 0.2, y + 0.8),
+             QPointF(x - 0.8, y + 4.2), QPointF(x + 3, y - 0.8), QPointF(x + 0.2, y - 0.8)]
+        )  # fmt: skip
+    elif status == FAILED:
+        painter.drawLine(QPointF(x - 2.6, y - 2.6), QPointF(x + 2.6, y + 2.6))
+        painter.drawLine(QPointF(x - 2.6, y + 2.6), QPointF(x + 2.6, y - 2.6))
+    elif status == PAUSED:
+        painter.drawLine(QPointF(x - 1.6, y - 2.8), QPointF(x - 1.6, y + 2.8))
+        painter.drawLine(QPointF(x + 1.6, y - 2.8), QPointF(x + 1.6, y + 2.8))
+    elif status == CANCELLED:
+        painter.setBrush(ground)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.drawRect(QRectF(x - 2.4, y - 2.4, 4.8, 4.8))
+    elif status == QUEUED:
+        painter.setBrush(ground)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.drawEllipse(centre, 1.8, 1.8)
 
 
 def _html(text: str) -> str:

@@ -4,15 +4,21 @@
 handlers that later follow each edit, so opening a file, editing and undoing take one path (the
 orange-canvas-core pattern). The scene never changes the document itself: gestures (move, connect,
 disconnect, resize a note) call the `DocumentEditor`, which pushes undo commands.
+
+A run is shown over the document, never in it: `set_run_view` gives the scene a
+`run_state.RunState` (or None) that node and wire items read when they paint, and
+`refresh_run_nodes(ids)` repaints only the nodes (and their wires) whose state changed. Running
+nodes' spinners are animated by one timer that touches only the running nodes.
 """
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QPointF, QRectF, Signal
+from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
 from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -33,6 +39,7 @@ if TYPE_CHECKING:
     from app.ui.editor import DocumentEditor
 
 GRID = 20.0
+SPINNER_MS = 100  # running nodes' strips (spinner, streamed preview): 10 repaints a second
 #: Problems that make a wire itself wrong (drawn red and dashed).
 WIRE_PROBLEMS = {"incompatible_types", "unknown_port", "multiple_edges"}
 
@@ -82,6 +89,13 @@ class WorkflowScene(QGraphicsScene):
         self._pending: dict[int, Edge] = {}
         self._move_start: dict[QGraphicsItem, QPointF] | None = None
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        #: The run shown on the canvas (`run_state.RunState`), or None. Never part of the document.
+        self.run_view: Any = None
+        #: Node ids with a breakpoint (red dot).
+        self.breakpoints: frozenset[str] = frozenset()
+        self._spinner = QTimer(self)
+        self._spinner.setInterval(SPINNER_MS)
+        self._spinner.timeout.connect(self._spin)
 
     # -- following the document -------------------------------------------------------------
     def set_document(self, doc: WorkflowDocument) -> None:
@@ -258,6 +272,68 @@ class WorkflowScene(QGraphicsScene):
                 bad_edges.add(id(edges[problem.edge_index]))
         for key, wire in self._wires.items():
             wire.set_invalid(key in bad_edges)
+
+    # -- the run shown over the document ------------------------------------------------------------
+    def run_node(self, node: Node) -> Any:
+        """The run state of a node (`run_state.NodeRunState`), or None."""
+        view = self.run_view
+        if view is None or self.doc is None or not self.doc.is_first_with_id(node):
+            return None
+        return view.node(node.id)
+
+    def run_wire_state(self, edge: Edge) -> str | None:
+        view = self.run_view
+        return None if view is None else view.wire_state(edge.source, edge.source_port, edge.target)
+
+    def set_run_view(self, view: Any) -> None:
+        """Show a run (a `RunState`) on the canvas, or none."""
+        old, self.run_view = self.run_view, view
+        ids: set[str] = set()
+        for state in (old, view):
+            if state is not None:
+                ids.update(state.nodes)
+        self.refresh_run_nodes(ids)
+
+    def refresh_run_nodes(self, node_ids: Iterable[str]) -> None:
+        """Repaint the nodes whose run state changed, and their wires."""
+        if self.doc is None:
+            return
+        for node_id in node_ids:
+            node = self.doc.node(node_id)
+            item = self._nodes.get(id(node)) if node is not None else None
+            if item is None:
+                continue
+            if item.run_changed():  # a new status: the wires' look follows
+                for wire in item.wires:
+                    wire.update()
+        view = self.run_view
+        running = bool(view is not None and view.running)
+        if running and not self._spinner.isActive():
+            self._spinner.start()
+        elif not running and self._spinner.isActive():
+            self._spinner.stop()
+
+    def _spin(self) -> None:
+        view = self.run_view
+        if view is None or not view.running or self.doc is None:
+            self._spinner.stop()
+            return
+        for node_id in view.running:
+            node = self.doc.node(node_id)
+            item = self._nodes.get(id(node)) if node is not None else None
+            if item is not None:
+                item.spin()
+
+    def set_breakpoints(self, node_ids: Iterable[str]) -> None:
+        new = frozenset(node_ids)
+        changed, self.breakpoints = new ^ self.breakpoints, new
+        if self.doc is None:
+            return
+        for node_id in changed:
+            node = self.doc.node(node_id)
+            item = self._nodes.get(id(node)) if node is not None else None
+            if item is not None:
+                item.update()
 
     # -- lookups ----------------------------------------------------------------------------------
     def node_item(self, node: Node) -> NodeItem | None:

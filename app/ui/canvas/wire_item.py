@@ -1,4 +1,8 @@
-"""Wires: smooth curves from an output port to an input port, coloured by the data type."""
+"""Wires: smooth curves from an output port to an input port, coloured by the data type.
+
+While a run is shown, a wire that carried a value glows (brighter while the node it feeds is
+running or paused on it), and one that will carry nothing (not produced, skipped, failed) fades.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.core.model import Edge
 from app.core.values import DataType
+from app.ui.run_state import STATUS_COLOURS
 from app.ui.theme import port_colour
 
 if TYPE_CHECKING:
@@ -23,6 +28,9 @@ if TYPE_CHECKING:
 
 WIRE_WIDTH = 2.2
 WIRE_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
+#: Glow of a wire that carried a value in the run shown (and of one feeding a running node).
+_CARRIED = STATUS_COLOURS["done"]
+_FLOWING = STATUS_COLOURS["running"]
 
 
 def curve(start: QPointF, end: QPointF) -> QPainterPath:
@@ -88,16 +96,29 @@ class WireItem(QGraphicsPathItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: object = None) -> None:
         colours = self.canvas.colours
         lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        flow = self.canvas.run_wire_state(self.edge) if self.canvas.run_view is not None else None
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod >= 0.4)
         if self.isSelected():
             colour, width = colours.selection, WIRE_WIDTH + 1.5
         elif self.invalid:
             colour, width = colours.error, WIRE_WIDTH
         else:
             colour, width = self._colour, WIRE_WIDTH
+            if flow in ("carried", "flowing") and lod >= 0.4:
+                glow = QColor(_FLOWING if flow == "flowing" else _CARRIED)
+                glow.setAlphaF(0.45 if flow == "flowing" else 0.3)
+                painter.setPen(QPen(glow, width + (6.0 if flow == "flowing" else 4.0)))
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawPath(self.path())
+                width += 0.6
+            elif flow == "blocked":
+                colour = QColor(colour)
+                colour.setAlphaF(0.35)
         pen = QPen(colour, width if lod >= 0.4 else 0.0)  # 0 = one device pixel when zoomed out
         if self.invalid:
             pen.setStyle(Qt.PenStyle.DashLine)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod >= 0.4)
+        elif flow == "blocked":
+            pen.setStyle(Qt.PenStyle.DotLine)
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self.path())
