@@ -1,6 +1,12 @@
 """The inspector: the selected node's title, id, notes, settings (a form built from its config
 schema), problems and ports; with nothing selected, the workflow's name and description.
 
+Its Run tab shows what the selected node did in the run on the canvas (live or replayed): the
+resolved inputs and outputs, the answer streaming in as it arrives, time, tokens, cost, cache
+use, logs and errors in plain words. At a breakpoint the node's inputs are editable there, and
+Continue runs the node with the edited values (edit-and-continue). Run state is read from
+`run_state.RunState`; nothing here writes to the document.
+
 Edits go through the `DocumentEditor` (undoable; typing in one field is one step). The form
 follows the document's signals, so undo and redo show up here too.
 """
@@ -8,19 +14,25 @@ follows the document's signals, so undo and redo show up here too.
 from __future__ import annotations
 
 import contextlib
+import time
 from html import escape
 from typing import Any
 
 from pydantic import ValidationError
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
     QScrollArea,
     QSizePolicy,
+    QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -28,8 +40,37 @@ from PySide6.QtWidgets import (
 from app.core.model import Edge, Node
 from app.core.problems import Problem
 from app.ui.editor import DocumentEditor
-from app.ui.fields import CheckField, FieldSpec, JsonField, LineField, TextAreaField, field_specs, make_field
+from app.ui.fields import (
+    CheckField,
+    FieldSpec,
+    JsonField,
+    LineField,
+    TextAreaField,
+    field_specs,
+    make_field,
+    monospace,
+)
+from app.ui.run_bridge import RunController
+from app.ui.run_state import (
+    CACHED,
+    CANCELLED,
+    FAILED,
+    PAUSED,
+    PENDING,
+    QUEUED,
+    REUSED,
+    RUNNING,
+    SKIPPED,
+    STATUS_COLOURS,
+    STATUS_LABELS,
+    NodeRunState,
+    RunState,
+    format_cost,
+    format_duration,
+    run_headline,
+)
 from app.ui.theme import category_colour, port_colour
+from app.ui.value_view import ValueView, value_to_text
 
 
 def _muted(label: QLabel) -> QLabel:
@@ -385,10 +426,12 @@ class NodePage(_Page):
         self._show_error(self.id_error, f"Not renamed: {refusal}" if refusal else "")
 
 
-class Inspector(QScrollArea):
+class SettingsView(QScrollArea):
+    """The Settings tab: the page for what is selected (node, workflow or a selection)."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("inspector")
+        self.setObjectName("inspectorSettings")
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -490,3 +533,410 @@ class Inspector(QScrollArea):
             self.page.show_problems(doc.problems_by_node().get(id(self.page.node), []))
         elif isinstance(self.page, WorkflowPage):
             self.page.refresh()
+
+
+# -- the Run tab -----------------------------------------------------------------------------------
+
+
+def _box(text: str, background: str, name: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setStyleSheet(
+        f"QLabel {{ color: #ffffff; background: {background}; border-radius: 4px; padding: 6px; }}"
+    )
+    return label
+
+
+class RunTab(QScrollArea):
+    """What the selected node did in the run shown on the canvas."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("inspectorRun")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.editor: DocumentEditor | None = None
+        self.controller: RunController | None = None
+        self.state: RunState | None = None
+        self.node: Node | None = None
+        self.node_id: str | None = None
+        self.input_views: dict[str, ValueView] = {}
+        self.output_views: dict[str, ValueView] = {}
+        self.stream_view: ValueView | None = None
+        self.status_label: QLabel | None = None
+        self.logs_view: QPlainTextEdit | None = None
+        self.error_box: QLabel | None = None
+        self.continue_button: QPushButton | None = None
+        self._key: tuple[Any, ...] | None = None
+        self._logs_shown = 0
+        self._status_at = 0.0
+        self._pending = QTimer(self)
+        self._pending.setSingleShot(True)
+        self._pending.setInterval(0)
+        self._pending.timeout.connect(self.follow_selection)
+        self._rebuild()
+
+    # -- wiring -----------------------------------------------------------------------------------
+    def set_controller(self, controller: RunController | None) -> None:
+        self.controller = controller
+        if controller is not None:
+            controller.state_changed.connect(self.set_state)
+            controller.nodes_changed.connect(self.refresh)
+            controller.run_changed.connect(self._run_changed)
+            self.set_state(controller.shown)
+
+    def set_editor(self, editor: DocumentEditor | None) -> None:
+        if self.editor is not None:
+            with contextlib.suppress(RuntimeError, TypeError):
+                self.editor.scene.selectionChanged.disconnect(self._pending.start)
+        self.editor = editor
+        if editor is not None:
+            editor.scene.selectionChanged.connect(self._pending.start)
+        self.follow_selection()
+
+    def follow_selection(self) -> None:
+        self._pending.stop()
+        node = None
+        if self.editor is not None:
+            nodes = self.editor.scene.selected_nodes()
+            if len(nodes) == 1 and len(self.editor.scene.selectedItems()) == 1:
+                node = nodes[0]
+        self.show_node(node)
+
+    def show_node(self, node: Node | None) -> None:
+        self.node = node
+        self.node_id = node.id if node is not None else None
+        self._update(force=True)
+
+    def set_state(self, state: RunState | None) -> None:
+        self.state = state
+        self._update(force=True)
+
+    def refresh(self, node_ids: Any) -> None:
+        if self.node_id is not None and self.node_id in node_ids:
+            self._update()
+
+    def _run_changed(self) -> None:
+        if self.node_id is None:
+            self._update()
+
+    # -- building -----------------------------------------------------------------------------------
+    def _node_state(self) -> NodeRunState | None:
+        if self.state is None or self.node_id is None:
+            return None
+        return self.state.node(self.node_id)
+
+    def _update(self, force: bool = False) -> None:
+        node_state = self._node_state()
+        if node_state is None:
+            key: tuple[Any, ...] = ("none", id(self.state), self.node_id, self._summary_text())
+        else:
+            held_here = self.state is not None and self.state.held == self.node_id and self.state.live
+            key = (
+                id(self.state),
+                self.node_id,
+                node_state.status,
+                node_state.stale,
+                held_here,
+                bool(node_state.logs),
+            )
+        if force or key != self._key:
+            self._key = key
+            self._rebuild()
+        elif node_state is not None:
+            self._refresh_live(node_state)
+
+    def _summary_text(self) -> str:
+        if self.state is None:
+            return ""
+        return run_headline(self.state)
+
+    def _rebuild(self) -> None:
+        self.input_views, self.output_views = {}, {}
+        self.stream_view = None
+        self.status_label = self.logs_view = self.error_box = self.continue_button = None
+        self._logs_shown = 0
+        page = _Page()
+        page.setObjectName("runPage")
+        self._page = page
+        state, node_state = self.state, self._node_state()
+        if self.node is None:
+            page.add(_heading("Run"))
+            if state is None:
+                page.add(_help("Run the workflow (F5) to see what goes into and comes out of each node. "
+                               "Answers appear here as they stream in."))  # fmt: skip
+            else:
+                page.add(
+                    _help(f"{self._summary_text()}. Select a node to see its inputs and outputs in this run.")
+                )
+            page.layout_.addStretch(1)
+            self.setWidget(page)
+            return
+        title = self.node.title or self.node.id
+        page.add(_heading(title))
+        if state is None:
+            page.add(_help("No run is shown. Run the workflow (F5), or pick a past run in the Run panel, "
+                           "to see this node's inputs and outputs."))  # fmt: skip
+        elif node_state is None:
+            page.add(_help("This node was not part of the run shown on the canvas."))
+        else:
+            self._build_state(page, state, node_state)
+        page.layout_.addStretch(1)
+        self.setWidget(page)
+
+    def _build_state(self, page: _Page, state: RunState, node: NodeRunState) -> None:
+        self.status_label = QLabel()
+        self.status_label.setObjectName("runStatus")
+        self.status_label.setTextFormat(Qt.TextFormat.RichText)
+        self.status_label.setWordWrap(True)
+        page.add(self.status_label)
+        self._set_status(node)
+        if state.replay:
+            page.add(_help("From a past run (read-only): nothing is run again."))
+        if node.stale:
+            page.add(_box("You edited this node, or something before it, after this run: these values are "
+                          "from before the edit. Run again to update them.", "#8a6d1a", "runStale"))  # fmt: skip
+        held_here = state.live and state.held == node.node_id and node.status == PAUSED
+        if held_here:
+            page.add(_box("<b>Paused before this node runs.</b> Its inputs are below and can be edited; "
+                          "Continue runs it with the edited values, and they flow on downstream.",
+                          STATUS_COLOURS[PAUSED], "runPausedBanner"))  # fmt: skip
+            row = QHBoxLayout()
+            self.continue_button = QPushButton("Continue (F8)")
+            self.continue_button.setObjectName("runContinue")
+            self.continue_button.clicked.connect(
+                lambda: self.controller.continue_() if self.controller else None
+            )
+            step = QPushButton("Step (F10)")
+            step.setObjectName("runStep")
+            step.setToolTip("Run only this node, then pause again")
+            step.clicked.connect(lambda: self.controller.step() if self.controller else None)
+            row.addWidget(self.continue_button)
+            row.addWidget(step)
+            row.addStretch(1)
+            holder = QWidget()
+            holder.setLayout(row)
+            row.setContentsMargins(0, 0, 0, 0)
+            page.add(holder)
+        if node.status in (CACHED, REUSED):
+            page.add(self._cache_note(node))
+        if node.status == FAILED and node.error is not None:
+            self._build_error(page, node)
+        if node.status == SKIPPED:
+            page.add(_box(f"<b>Skipped</b>: {escape(node.skip_reason)}", "#6b6f76", "runSkipped"))
+        if node.status == CANCELLED:
+            page.add(_help("The run was stopped " + ("while this node ran; what it had produced is kept below."
+                                                       if node.started is not None else "before this node ran.")))  # fmt: skip
+
+        # inputs
+        if node.inputs is not None:
+            page.add(_section("Inputs"))
+            if not node.inputs:
+                page.add(_help("This node has no inputs."))
+            edits = self.controller.edits.get(node.node_id, {}) if (self.controller and held_here) else {}
+            for name, value in node.inputs.items():
+                replaced = " · edited at the breakpoint" if name in node.replaced else ""
+                view = ValueView(name + replaced, editable=held_here)
+                view.setObjectName(f"input_{name}")
+                view.set_value(value)
+                if held_here:
+                    if name in edits and not hasattr(edits[name], "reason"):
+                        view.text.setPlainText(value_to_text(edits[name]))
+                    view.edited.connect(lambda edited, port=name, v=view: self._input_edited(port, edited, v))
+                page.add(view)
+                self.input_views[name] = view
+        elif node.status in (PENDING, QUEUED):
+            page.add(_help("Waiting: its inputs are not resolved yet."))
+
+        # outputs
+        if node.status == RUNNING or (node.chunks and not node.outputs):
+            page.add(_section("Answer (streaming)" if node.status == RUNNING else "Partial answer"))
+            self.stream_view = ValueView("text")
+            self.stream_view.setObjectName("streamView")
+            if node.chunks:
+                self.stream_view.set_value(node.text, streaming=node.status == RUNNING)
+            elif node.status == RUNNING:
+                self.stream_view.set_value("", streaming=True)
+            if not node.chunks and node.status == RUNNING:
+                page.add(_help("Nothing streamed yet…"))
+            page.add(self.stream_view)
+        if node.outputs or node.skipped_outputs:
+            page.add(_section("Outputs"))
+            for name, value in node.outputs.items():
+                view = ValueView(name)
+                view.setObjectName(f"output_{name}")
+                view.set_value(value)
+                page.add(view)
+                self.output_views[name] = view
+            for name, reason in node.skipped_outputs.items():
+                page.add(_help(f"{name}: not produced — {reason}"))
+
+        # logs
+        if node.logs:
+            page.add(_section("Log"))
+            self.logs_view = QPlainTextEdit()
+            self.logs_view.setObjectName("runLogs")
+            self.logs_view.setReadOnly(True)
+            self.logs_view.setFont(monospace())
+            self.logs_view.setFixedHeight(90)
+            page.add(self.logs_view)
+            self._refresh_logs(node)
+
+    def _cache_note(self, node: NodeRunState) -> QLabel:
+        if node.status == REUSED:
+            text = "Reused from the previous run: this node was not run again."
+        else:
+            saving = f"{node.saved_tokens:,} tokens" if node.saved_tokens else "a run"
+            cost = format_cost(node.saved_cost_usd)
+            text = (f"<b>From the cache</b>: same settings and inputs as an earlier run, so its result was "
+                    f"reused — saved {saving}{' (' + cost + ')' if cost else ''}.")  # fmt: skip
+        return _box(text, STATUS_COLOURS[CACHED], "runCacheNote")
+
+    def _build_error(self, page: _Page, node: NodeRunState) -> None:
+        error = node.error
+        assert error is not None
+        where = []
+        if error.port:
+            where.append(f"input '{escape(error.port)}'")
+        if error.field:
+            where.append(f"setting '{escape(error.field.replace('config.', ''))}'")
+        kind = "" if error.error_type in ("NodeError", "") else f" ({escape(error.error_type)})"
+        lines = [f"<b>Failed{kind}</b>: {escape(error.message)}"]
+        if where:
+            lines.append("Where: " + ", ".join(where))
+        if error.user_line is not None:
+            code_line = self._code_line(error.user_line)
+            lines.append(
+                f"Line {error.user_line} of your code"
+                + (f": <code>{escape(code_line)}</code>" if code_line else "")
+            )
+        self.error_box = _box("<br>".join(lines), STATUS_COLOURS[FAILED], "runError")
+        page.add(self.error_box)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        copy = QToolButton()
+        copy.setText("Copy Error")
+        copy.setObjectName("copyError")
+        copy.setAutoRaise(True)
+        text = error.message + (f"\n\n{error.traceback}" if error.traceback else "")
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(text))
+        row.addWidget(copy)
+        details = None
+        if error.traceback:
+            toggle = QToolButton()
+            toggle.setText("Details")
+            toggle.setObjectName("errorDetails")
+            toggle.setCheckable(True)
+            toggle.setAutoRaise(True)
+            row.addWidget(toggle)
+            details = QPlainTextEdit(error.traceback)
+            details.setReadOnly(True)
+            details.setFont(monospace())
+            details.setFixedHeight(140)
+            details.hide()
+            toggle.toggled.connect(details.setVisible)
+        row.addStretch(1)
+        holder = QWidget()
+        holder.setLayout(row)
+        page.add(holder)
+        if details is not None:
+            page.add(details)
+
+    def _code_line(self, line: int) -> str:
+        node = self.node
+        code = node.config.get("code") if node is not None and isinstance(node.config, dict) else None
+        if not isinstance(code, str):
+            return ""
+        lines = code.splitlines()
+        return lines[line - 1].strip() if 0 < line <= len(lines) else ""
+
+    def _set_status(self, node: NodeRunState) -> None:
+        if self.status_label is None:
+            return
+        colour = STATUS_COLOURS[node.status]
+        parts = [f"<b style='color:{colour}'>● {STATUS_LABELS[node.status]}</b>"]
+        elapsed = node.elapsed()
+        if elapsed is not None:
+            parts.append(format_duration(elapsed) + (" so far" if node.status == RUNNING else ""))
+        if node.tokens:
+            parts.append(f"{node.tokens:,} tokens ({node.input_tokens:,} in, {node.output_tokens:,} out)")
+        if node.cost_usd is not None:
+            parts.append(format_cost(node.cost_usd))
+        if node.status == RUNNING and node.chunks:
+            parts.append(f"{len(node.text):,} characters so far")
+        self.status_label.setText(" · ".join(parts))
+
+    def _refresh_live(self, node: NodeRunState) -> None:
+        now = time.monotonic()
+        if now - self._status_at >= 0.25:  # time and counts: a few times a second is enough
+            self._status_at = now
+            self._set_status(node)
+        if self.stream_view is not None and node.chunks:
+            self.stream_view.set_streaming_text(node.text)
+        if self.logs_view is not None:
+            self._refresh_logs(node)
+
+    def _refresh_logs(self, node: NodeRunState) -> None:
+        assert self.logs_view is not None
+        for level, message in node.logs[self._logs_shown :]:
+            prefix = "" if level == "info" else f"[{level}] "
+            self.logs_view.appendPlainText(prefix + message)
+        self._logs_shown = len(node.logs)
+        if not node.logs and not self.logs_view.toPlainText():
+            self.logs_view.setPlaceholderText("No log lines yet.")
+
+    def _input_edited(self, port: str, value: Any, view: ValueView) -> None:
+        if self.controller is None or self.node_id is None:
+            return
+        if view.is_edited():
+            self.controller.set_edit(self.node_id, port, value)
+        else:
+            self.controller.discard_edit(self.node_id, port)
+
+
+class Inspector(QTabWidget):
+    """The right-hand dock: the selected node's Settings, and what it did in the Run."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("inspector")
+        self.setDocumentMode(True)
+        self.settings_view = SettingsView()
+        self.run_tab = RunTab()
+        self.addTab(self.settings_view, "Settings")
+        self.addTab(self.run_tab, "Run")
+        self.setTabToolTip(
+            1, "Inputs, outputs, streamed text, timing and errors of the selected node in the last run"
+        )
+
+    @property
+    def editor(self) -> DocumentEditor | None:
+        return self.settings_view.editor
+
+    @property
+    def page(self) -> QWidget | None:
+        return self.settings_view.page
+
+    def set_editor(self, editor: DocumentEditor | None) -> None:
+        self.settings_view.set_editor(editor)
+        self.run_tab.set_editor(editor)
+
+    def set_run_controller(self, controller: RunController) -> None:
+        self.run_tab.set_controller(controller)
+
+    def follow_selection(self) -> None:
+        self.settings_view.follow_selection()
+        self.run_tab.follow_selection()
+
+    def show_node(self, node: Node | None) -> None:
+        self.settings_view.show_node(node)
+
+    def show_settings(self) -> None:
+        self.setCurrentWidget(self.settings_view)
+
+    def show_run(self) -> None:
+        self.setCurrentWidget(self.run_tab)
