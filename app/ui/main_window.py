@@ -1,8 +1,9 @@
-"""The main window: palette (left), canvas (centre), inspector (right), problems (bottom),
-menus, toolbar and status bar; one document per window.
+"""The main window: palette (left), canvas (centre), inspector (right), problems and the Run
+panel (bottom), menus, toolbar and status bar; one document per window.
 
-The bottom dock area is where run output will live (issue 7): `add_bottom_panel` tabs a panel
-next to Problems.
+Runs: the Run menu and toolbar drive a `run_bridge.RunController` (the executor on its own
+thread). Its state is shown on the canvas, in the inspector's Run tab, in the Run panel and in
+the status bar, and is never written to the document or its undo stack.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ from app.ui.inspector import Inspector
 from app.ui.palette import NodePalette, catalogue_entries
 from app.ui.problems_panel import ProblemsPanel
 from app.ui.quick_add import QuickAddPopup
+from app.ui.run_bridge import RunController, workflow_key
+from app.ui.run_inputs import InputMemory, RunInputsDialog, workflow_inputs
+from app.ui.run_panel import RunPanel
+from app.ui.run_state import RunState, run_headline, run_totals_text
 from app.ui.start_page import StartPage, list_examples
 from app.ui.theme import CanvasColours
 
@@ -82,6 +87,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._build_status_bar()
+        self._build_run()
         self._connect()
         self.setDockNestingEnabled(True)
         self.resize(1360, 860)
@@ -441,6 +447,7 @@ class MainWindow(QMainWindow):
         doc.path_changed.connect(lambda _path: self._update_title())
         doc.workflow_changed.connect(lambda _aspect: self._update_title())
         self.view.setScene(editor.scene)
+        self._attach_run(editor)
         self.inspector.set_editor(editor)
         self.problems_panel.set_editor(editor)
         self.central.setCurrentWidget(self.view)
@@ -555,6 +562,7 @@ class MainWindow(QMainWindow):
             return
         if self in MainWindow.windows:
             MainWindow.windows.remove(self)
+        self.runs.shutdown()
         event.accept()
 
     def quit_all(self) -> None:
@@ -782,6 +790,7 @@ class MainWindow(QMainWindow):
     def _focus_inspector(self, _node: object) -> None:
         self.inspector_dock.show()
         self.inspector_dock.raise_()
+        self.inspector.show_settings()
         self.inspector.follow_selection()
         page = self.inspector.page
         title = getattr(page, "title", None)
@@ -804,6 +813,10 @@ class MainWindow(QMainWindow):
             menu.addAction(self.act_copy)
             menu.addAction(self.act_cut)
             menu.addAction(self.act_delete)
+            menu.addSeparator()
+            menu.addAction(self.act_breakpoint)
+            menu.addAction(self.act_run_to)
+            menu.addAction(self.act_rerun_from)
         elif isinstance(item, WireItem):
             edge = item.edge
             menu.addAction("Disconnect", lambda: self.editor.disconnect([edge]) if self.editor else None)
@@ -832,6 +845,386 @@ class MainWindow(QMainWindow):
             f"<b>Chainwright</b> {number}<br>A workbench for LLM workflows: wire prompts, models, tools and "
             "data into a graph, run it step by step, export it as plain Python.",
         )
+
+    # -- runs ----------------------------------------------------------------------------------------------------
+    def _build_run(self) -> None:
+        """The Run menu, toolbar buttons, Run panel and status-bar totals (see `run_bridge`)."""
+        self.runs = RunController(self.settings, self.registry, self)
+        self.input_memory = InputMemory()
+        self.inputs_dialog: RunInputsDialog | None = None
+        self.run_panel = RunPanel(self.runs)
+        self.run_dock = self.add_bottom_panel(self.run_panel, "Run", "runDock")
+        self.run_dock.hide()  # shown when a run starts
+        self.inspector.set_run_controller(self.runs)
+        sp = QStyle.StandardPixmap
+        self.act_run = self._action(
+            "&Run",
+            "actionRun",
+            self.run_workflow,
+            "F5",
+            icon=sp.SP_MediaPlay,
+            tip="Run the workflow (asks for its inputs); at a breakpoint, continue",
+        )
+        self.act_run_fresh = self._action(
+            "Run &Fresh",
+            "actionRunFresh",
+            lambda: self.run_workflow(fresh=True),
+            "Ctrl+F5",
+            tip="Run every node again, ignoring cached results",
+        )
+        self.act_run_to = self._action(
+            "Run &Selected Node",
+            "actionRunTo",
+            self.run_selected,
+            "Ctrl+Return",
+            tip="Run the selected node and the nodes that feed it",
+        )
+        self.act_rerun_from = self._action(
+            "Re-run From &Here",
+            "actionRerunFrom",
+            self.rerun_from_selected,
+            "Ctrl+Shift+Return",
+            tip="Run the selected node and everything after it again, reusing the last results before it",
+        )
+        self.act_pause = self._action(
+            "&Pause",
+            "actionPause",
+            self.pause_run,
+            "F6",
+            icon=sp.SP_MediaPause,
+            tip="Start no new nodes (those running finish)",
+        )
+        self.act_step = self._action(
+            "S&tep",
+            "actionStep",
+            self.step_run,
+            "F10",
+            icon=sp.SP_MediaSkipForward,
+            tip="Run one node, then pause again (when no run is going: start one paused)",
+        )
+        self.act_continue = self._action(
+            "&Continue",
+            "actionContinue",
+            self.continue_run,
+            "F8",
+            icon=sp.SP_MediaSeekForward,
+            tip="Carry on; at a breakpoint, with the inputs as edited in the inspector",
+        )
+        self.act_stop = self._action(
+            "St&op",
+            "actionStop",
+            self.stop_run,
+            "Shift+F5",
+            icon=sp.SP_MediaStop,
+            tip="Stop the run: requests in flight are aborted, finished results stay",
+        )
+        self.act_breakpoint = self._action(
+            "Toggle &Breakpoint",
+            "actionBreakpoint",
+            self.toggle_breakpoint,
+            "F9",
+            tip="Pause the run before the selected node runs (a red dot)",
+        )
+        self.act_clear_breakpoints = self._action(
+            "Remove All Breakpoints",
+            "actionClearBreakpoints",
+            lambda: self.runs.set_breakpoints(()),
+            "Ctrl+Shift+F9",
+        )
+        self.act_clear_run = self._action(
+            "C&lear Run From Canvas",
+            "actionClearRun",
+            self.runs.clear,
+            None,
+            tip="Hide the run's states and previews on the canvas",
+        )
+        self.act_run_panel = self.run_dock.toggleViewAction()
+        self.act_run_panel.setText("Run Pa&nel")
+        self.act_run_panel.setObjectName("actionRunPanel")
+        self.run_actions = [
+            self.act_run, self.act_run_fresh, self.act_run_to, self.act_rerun_from, self.act_pause, self.act_step,
+            self.act_continue, self.act_stop, self.act_breakpoint, self.act_clear_breakpoints, self.act_clear_run,
+        ]  # fmt: skip
+        for action in self.run_actions:
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+
+        menu = QMenu("&Run", self)
+        menu.setObjectName("menuRun")
+        for action in (self.act_run, self.act_run_fresh, self.act_run_to, self.act_rerun_from, None,
+                       self.act_pause, self.act_step, self.act_continue, self.act_stop, None,
+                       self.act_breakpoint, self.act_clear_breakpoints, None, self.act_clear_run,
+                       self.act_run_panel):  # fmt: skip
+            menu.addSeparator() if action is None else menu.addAction(action)
+        bar = self.menuBar()
+        help_action = next((a for a in bar.actions() if a.text() == "&Help"), None)
+        if help_action is not None:
+            bar.insertMenu(help_action, menu)
+        else:
+            bar.addMenu(menu)
+        self.run_menu = menu
+        view_action = next((a for a in bar.actions() if a.text() == "&View"), None)
+        if view_action is not None and view_action.menu() is not None:
+            view_action.menu().addAction(self.act_run_panel)
+        self.toolbar.addSeparator()
+        for action in (self.act_run, self.act_pause, self.act_step, self.act_continue, self.act_stop):
+            self.toolbar.addAction(action)
+
+        self.run_label = QLabel()
+        self.run_label.setObjectName("runTotals")
+        self.run_label.setTextFormat(Qt.TextFormat.RichText)
+        self.run_label.hide()
+        self.statusBar().insertPermanentWidget(0, self.run_label)
+        self._run_clock = QTimer(self)
+        self._run_clock.setInterval(250)
+        self._run_clock.timeout.connect(self._update_run_label)
+
+        runs = self.runs
+        runs.state_changed.connect(self._run_state_changed)
+        runs.nodes_changed.connect(self._run_nodes_changed)
+        runs.run_changed.connect(self._run_changed)
+        runs.busy_changed.connect(self._run_busy_changed)
+        runs.paused_changed.connect(self._run_paused)
+        runs.breakpoints_changed.connect(self._breakpoints_changed)
+        runs.message.connect(self._status)
+        runs.run_ended.connect(self._run_ended)
+        self.run_panel.node_activated.connect(self.reveal_node)
+
+    def _attach_run(self, editor: DocumentEditor) -> None:
+        if self.inputs_dialog is not None:
+            self.inputs_dialog.reject()
+        self.runs.set_document(editor.doc)
+        self.runs.set_breakpoints(())
+        editor.scene.set_run_view(self.runs.shown)
+        editor.scene.set_breakpoints(self.runs.breakpoints)
+        self.run_panel.refresh_history()
+
+    def run_workflow(self, fresh: bool = False) -> None:
+        """Run (F5): ask for the inputs, then run the whole workflow; when paused, continue."""
+        if self.runs.paused and not fresh:
+            self.continue_run()
+            return
+        self.start_run(fresh=fresh)
+
+    def run_selected(self) -> None:
+        node = self._single_selected()
+        if node is not None:
+            self.start_run(mode="run_to", node_id=node.id)
+
+    def rerun_from_selected(self) -> None:
+        node = self._single_selected()
+        if node is not None:
+            self.start_run(mode="run_from", node_id=node.id)
+
+    def _single_selected(self) -> Any:
+        if self.editor is None:
+            return None
+        nodes = self.editor.scene.selected_nodes()
+        if len(nodes) != 1:
+            self._status("Select one node first")
+            return None
+        return nodes[0]
+
+    def start_run(
+        self,
+        inputs: dict[str, Any] | None = None,
+        *,
+        mode: str = "run",
+        node_id: str | None = None,
+        fresh: bool = False,
+        restricted: bool = False,
+        step: bool = False,
+    ) -> RunState | None:
+        """Start a run of the open workflow. With `inputs` None the inputs form asks for them
+        first (when the workflow has any; the run then starts when the form is accepted)."""
+        if self.editor is None or self.runs.busy:
+            return None
+        doc = self.editor.doc
+        specs = workflow_inputs(doc.workflow)
+        has_previous = self.runs.last_result is not None or self.runs.replaying
+        if inputs is None and specs and not (mode == "run_from" and has_previous):
+            self._ask_inputs(specs, mode=mode, node_id=node_id, fresh=fresh, restricted=restricted, step=step)
+            return None
+        options = {"mode": mode, "node_id": node_id, "fresh": fresh, "restricted": restricted, "step": step}
+        state = self.runs.start(doc.workflow, inputs=inputs, workflow_path=doc.path, **options)
+        if state is None:
+            self.editor.refresh_problems()
+            if doc.problems:
+                self.show_problems()
+            return None
+        self.run_dock.show()
+        self.run_dock.raise_()
+        self.inspector_dock.show()
+        self.inspector.show_run()
+        what = {"run_to": "to the selected node", "run_from": "from the selected node"}.get(mode, "")
+        self._status(f"Running{' ' + what if what else ''}{' without the cache' if fresh else ''}…")
+        return state
+
+    def _ask_inputs(self, specs: list[Any], **options: Any) -> None:
+        assert self.editor is not None
+        doc = self.editor.doc
+        key = workflow_key(doc.path)
+        session = str(id(doc))
+        remembered = self.input_memory.recall(key, session)
+        dialog = RunInputsDialog(specs, remembered, title=doc.workflow.name or doc.display_name, parent=self)
+        self.inputs_dialog = dialog
+
+        def accepted() -> None:
+            values = dialog.values()
+            self.inputs_dialog = None
+            if values is None or self.editor is None or self.editor.doc is not doc:
+                return
+            self.input_memory.remember(key, dialog.raw_values(), session)
+            self.start_run(values, **options)
+
+        def finished(_result: int) -> None:
+            if self.inputs_dialog is dialog:
+                self.inputs_dialog = None
+            dialog.deleteLater()
+            self.activateWindow()  # keyboard shortcuts (F8, F9…) go to this window again
+
+        dialog.accepted.connect(accepted)
+        dialog.finished.connect(finished)
+        dialog.open()
+
+    def pause_run(self) -> None:
+        if self.runs.pause():
+            self._status("Pausing: running nodes finish, no new ones start")
+
+    def step_run(self) -> None:
+        if self.runs.busy:
+            self.runs.step()
+        else:
+            self.start_run(step=True)
+
+    def continue_run(self) -> None:
+        self.runs.continue_()
+
+    def stop_run(self) -> None:
+        if self.runs.cancel():
+            self._status("Stopping the run…")
+
+    def toggle_breakpoint(self) -> None:
+        if self.editor is None:
+            return
+        nodes = self.editor.scene.selected_nodes()
+        if not nodes:
+            self._status("Select a node to put a breakpoint on")
+            return
+        for node in nodes:
+            on = self.runs.toggle_breakpoint(node.id)
+        if len(nodes) == 1:
+            name = nodes[0].title or nodes[0].id
+            self._status(
+                f"Breakpoint on {name}: runs pause before it" if on else f"Breakpoint removed from {name}"
+            )
+
+    def reveal_node(self, node_id: str) -> None:
+        if self.editor is None:
+            return
+        node = self.editor.doc.node(node_id)
+        item = self.editor.scene.node_item(node) if node is not None else None
+        if node is not None and item is not None:
+            self.editor.scene.select([node])
+            if (
+                not self.view.mapToScene(self.view.viewport().rect())
+                .boundingRect()
+                .contains(item.sceneBoundingRect())
+            ):
+                self.view.center_on_item(item)
+
+    def _run_changed(self) -> None:
+        state = self.runs.shown
+        if state is not None and state.live and self._run_clock.isActive():
+            return  # while running, the clock refreshes the totals four times a second
+        self._update_run_label()
+
+    def _run_state_changed(self, state: RunState | None) -> None:
+        if self.editor is not None:
+            self.editor.scene.set_run_view(state)
+        self._update_run_label()
+        self._update_run_actions()
+
+    def _run_nodes_changed(self, node_ids: Any) -> None:
+        if self.editor is not None:
+            self.editor.scene.refresh_run_nodes(node_ids)
+
+    def _run_busy_changed(self, busy: bool) -> None:
+        if busy:
+            self._run_clock.start()
+        else:
+            self._run_clock.stop()
+        self._update_run_label()
+        self._update_run_actions()
+
+    def _run_paused(self, reason: str, node_id: str) -> None:
+        self._update_run_actions()
+        self._update_run_label()
+        if reason == "breakpoint" and node_id:
+            self.reveal_node(node_id)
+            self.inspector_dock.show()
+            self.inspector_dock.raise_()
+            self.inspector.show_run()
+            title = self.runs.live.title(node_id) if self.runs.live is not None else node_id
+            self._status(
+                f"Paused before {title}: its inputs can be edited in the inspector; Continue (F8) runs it"
+            )
+        elif reason:
+            self._status("Paused: Continue (F8) carries on, Step (F10) runs one node")
+
+    def _run_ended(self, state: RunState) -> None:
+        if state.status == "succeeded":
+            self._status(
+                "Run finished: select a node to see what went in and out; outputs are in the Run panel"
+            )
+        elif state.status == "failed":
+            failed = [n for n, s in state.nodes.items() if s.status == "failed"]
+            names = ", ".join(state.title(node_id) for node_id in failed[:3]) + (
+                "…" if len(failed) > 3 else ""
+            )
+            count = f"{len(failed)} node{'s' if len(failed) != 1 else ''} failed"
+            self._status(f"Run finished: {count} ({names}); select one to see why" if failed else state.error)
+        else:
+            self._status("Run stopped: finished results are kept on the canvas")
+
+    def _breakpoints_changed(self, node_ids: Any) -> None:
+        if self.editor is not None:
+            self.editor.scene.set_breakpoints(node_ids)
+        self._update_run_actions()
+
+    def _update_run_label(self) -> None:
+        state = self.runs.shown
+        if state is None:
+            self.run_label.hide()
+            return
+        colour = {"succeeded": "#2e9d57", "failed": "#d93025", "cancelled": "#a0785a"}.get(
+            state.status, "#2f7de1"
+        )
+        if state.live and state.paused:
+            colour = "#e08a00"
+        prefix = "Past run · " if state.replay else ""
+        self.run_label.setText(
+            f"<span style='color:{colour}'>●</span> {prefix}{run_headline(state)} · {run_totals_text(state)}"
+        )
+        self.run_label.show()
+
+    def _update_run_actions(self) -> None:
+        if not hasattr(self, "runs"):
+            return
+        has_doc = self.editor is not None
+        busy, paused = self.runs.busy, self.runs.paused
+        selected = self.editor.scene.selected_nodes() if self.editor is not None else []
+        one = len(selected) == 1
+        self.act_run.setEnabled(has_doc and (not busy or paused))
+        self.act_run_fresh.setEnabled(has_doc and not busy)
+        self.act_run_to.setEnabled(one and not busy)
+        self.act_rerun_from.setEnabled(one and not busy)
+        self.act_pause.setEnabled(busy and not paused)
+        self.act_step.setEnabled(has_doc and (not busy or paused))
+        self.act_continue.setEnabled(busy and paused)
+        self.act_stop.setEnabled(busy)
+        self.act_breakpoint.setEnabled(bool(selected))
+        self.act_clear_breakpoints.setEnabled(bool(self.runs.breakpoints))
+        self.act_clear_run.setEnabled(self.runs.shown is not None and not busy)
 
     # -- window state ---------------------------------------------------------------------------------------------
     def _update_title(self, *_args: object) -> None:
@@ -866,6 +1259,7 @@ class MainWindow(QMainWindow):
         for action in self.document_actions:
             action.setEnabled(has_doc)
         self.problems_button.setVisible(has_doc)
+        self._update_run_actions()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

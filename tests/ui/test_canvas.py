@@ -438,7 +438,8 @@ def test_context_menus_offer_the_right_actions(window) -> None:
         [action.text() for action in window.context_menu_for(QPointF(0, 0), target).actions()]
         for target in (item(window, "llm"), scene.wire_item(doc.edges[0]), None)
     ]
-    assert shown[0] == ["D&uplicate", "&Copy", "Cu&t", "&Delete"]
+    assert shown[0] == ["D&uplicate", "&Copy", "Cu&t", "&Delete", "",
+                        "Toggle &Breakpoint", "Run &Selected Node", "Re-run From &Here"]  # fmt: skip
     assert shown[1] == ["Disconnect"]
     assert shown[2] == ["Add Node Here…", "Add Comment Here", "&Paste"]
 
