@@ -1,0 +1,181 @@
+"""The parts of the run UI on their own: chunk coalescing, the ~30 Hz view updates, value
+viewers for long values, the inputs form, and the headless `RunController` API benchmarks use."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QApplication
+
+from app.core import events as ev
+from app.core.model import Edge, Node, Workflow
+from app.core.settings import Settings
+from app.core.values import DataType
+from app.ui.run_bridge import RunBridge, RunController, coalesce
+from app.ui.run_inputs import InputSpec, RunInputsDialog
+from app.ui.run_state import DONE, FRAME_MS, RunState, preview_value
+from app.ui.value_view import FETCH, MAX_SHOWN, JsonTreeModel, ValueView
+from tests.fakes.fake_llm import FakeLLMServer, reply_text
+
+
+def chunk(node: str, text: str) -> ev.Chunk:
+    return ev.Chunk(run_id="r", node_id=node, text=text)
+
+
+def test_coalescing_merges_each_nodes_chunks_and_keeps_the_order_of_other_events() -> None:
+    events = [
+        chunk("a", "he"),
+        chunk("b", "x"),
+        chunk("a", "llo"),
+        ev.NodeLog(run_id="r", node_id="a", message="half way"),
+        chunk("a", " world"),
+        chunk("b", "y"),
+        ev.NodeFinished(run_id="r", node_id="b"),
+    ]
+    merged = coalesce(events)
+    assert [(e.kind, e.node_id, getattr(e, "text", None)) for e in merged] == [
+        ("chunk", "a", "hello"),
+        ("chunk", "b", "xy"),
+        ("node_log", "a", None),
+        ("chunk", "a", " world"),
+        ("node_finished", "b", None),
+    ]
+
+
+def test_the_bridge_delivers_batches_from_another_thread(qtbot: Any) -> None:
+    import threading
+
+    bridge = RunBridge()
+    received: list[ev.Event] = []
+    bridge.batch.connect(lambda token, kind, payload: received.extend(payload) if kind == "events" else None)
+    deliver = bridge.subscriber(1)
+    thread = threading.Thread(target=lambda: [deliver(chunk("a", "x")) for _ in range(500)])
+    thread.start()
+    thread.join()
+    qtbot.waitUntil(lambda: sum(len(e.text) for e in received) == 500, timeout=5000)
+    assert bridge.received == 500 and bridge.delivered < 50  # merged into a few chunks
+    bridge.close()
+
+
+def test_views_are_told_about_changes_at_most_about_30_times_a_second(qtbot: Any) -> None:
+    state = RunState("r")
+    state.apply([ev.RunStarted(run_id="r", nodes=("a",)), ev.NodeStarted(run_id="r", node_id="a")])
+    announced: list[float] = []
+    state.nodes_changed.connect(lambda ids: announced.append(time.monotonic()))
+    end = time.monotonic() + 0.6
+    count = 0
+    while time.monotonic() < end:  # a node streaming ~1000 chunks a second
+        state.apply([chunk("a", "t")])
+        count += 1
+        QCoreApplication.processEvents()
+        time.sleep(0.001)
+    state.flush()
+    assert count > 200
+    assert len(announced) <= 0.6 * 1000 / FRAME_MS + 3
+    gaps = [b - a for a, b in itertools.pairwise(announced)]
+    assert min(gaps[:-1], default=1.0) >= (FRAME_MS - 8) / 1000  # the last gap is the manual flush
+    assert state.node("a").text == "t" * count
+
+
+def test_previews_say_what_a_value_is_in_a_few_words() -> None:
+    assert preview_value("first line\nsecond\n") == "first line  (+2 lines)"
+    assert preview_value({"a": 1, "b": 2}) == "{…} object · 2 keys"
+    assert preview_value(list(range(5))) == "[…] list · 5 items"
+    assert preview_value(3.5) == "3.5" and preview_value(True) == "true"
+
+
+def test_a_long_list_opens_as_a_lazy_tree_and_long_text_is_cut_but_copied_whole(qtbot: Any) -> None:
+    view = ValueView("rows")
+    qtbot.addWidget(view)
+    big = [{"n": i} for i in range(200_000)]
+    view.set_value(big)
+    model = view.tree.model()
+    assert isinstance(model, JsonTreeModel)
+    top = model.index(0, 0)
+    assert view.stack.currentWidget() is view.tree
+    assert model.rowCount(top) <= FETCH  # rows are made as they are scrolled to
+    assert model.data(model.index(0, 1, top)) == "{…} 1 key"
+    view.raw_button.setChecked(True)
+    assert view.stack.currentWidget() is view.text
+
+    text = "x" * (MAX_SHOWN + 5000)
+    view.set_value(text)
+    assert len(view.text.toPlainText()) == MAX_SHOWN
+    assert view.note.isVisibleTo(view) and "Copy copies all" in view.note.text()
+    assert view.copy_text() == text
+
+
+def test_markdown_is_rendered_on_demand_and_streaming_appends(qtbot: Any) -> None:
+    view = ValueView("answer")
+    qtbot.addWidget(view)
+    view.set_value("# Title\n\n* one", streaming=True)
+    view.set_streaming_text("# Title\n\n* one\n* two")
+    assert view.text.toPlainText() == "# Title\n\n* one\n* two"
+    assert "streaming" in view.kind_label.text()
+    view.markdown_button.setChecked(True)
+    assert view.stack.currentWidget() is view.markdown
+    assert "Title" in view.markdown.toPlainText() and "#" not in view.markdown.toPlainText()
+    view.finish_streaming()
+    assert "streaming" not in view.kind_label.text()
+
+
+def test_an_editable_value_reads_json_and_says_why_not(qtbot: Any) -> None:
+    view = ValueView("data", editable=True)
+    qtbot.addWidget(view)
+    view.set_value({"a": 1})
+    edits: list[Any] = []
+    view.edited.connect(edits.append)
+    view.text.setPlainText('{"a": 2}')
+    assert edits[-1] == {"a": 2} and view.is_edited()
+    view.text.setPlainText('{"a": ')
+    assert hasattr(edits[-1], "reason")
+    view.reset()
+    assert not view.is_edited()
+
+
+def test_the_inputs_form_converts_and_explains(qtbot: Any) -> None:
+    specs = [
+        InputSpec("count", "c", "Count", DataType.NUMBER, 3, ""),
+        InputSpec("data", "d", "Data", DataType.JSON, None, "Some JSON"),
+        InputSpec("text", "t", "Text", DataType.TEXT, None, ""),
+    ]
+    dialog = RunInputsDialog(specs, {"text": "remembered"})
+    qtbot.addWidget(dialog)
+    assert dialog.raw_values() == {"count": "3", "data": "", "text": "remembered"}
+    assert dialog.values() is None and dialog.errors["data"].isVisibleTo(dialog)
+    dialog.set_value("data", '{"k": [1, 2]}')
+    dialog.set_value("count", "four")
+    assert dialog.values() is None and "number" in dialog.errors["count"].text()
+    dialog.set_value("count", "4")
+    assert dialog.values() == {"count": 4, "data": {"k": [1, 2]}, "text": "remembered"}
+
+
+def test_the_controller_runs_headless_for_scripts_and_benchmarks(qtbot: Any) -> None:
+    """What benchmarks/bench_streaming.py can use: no window, only a QApplication."""
+    assert QApplication.instance() is not None
+    with FakeLLMServer(chunk_delay_ms=2) as server:
+        nodes = [
+            Node(id="p", type="prompt.template", config={"template": "hello there"}),
+            Node(id="m", type="model.chat",
+                 config={"provider": "openai", "model": "fake-small", "base_url": server.base_url_openai}),
+            Node(id="o", type="io.output", config={"name": "answer"}),
+        ]  # fmt: skip
+        edges = [
+            Edge(source="p", source_port="text", target="m", target_port="prompt"),
+            Edge(source="m", source_port="text", target="o", target_port="value"),
+        ]
+        controller = RunController(Settings())
+        try:
+            state = controller.start(Workflow(name="headless", nodes=nodes, edges=edges))
+            assert state is not None and controller.busy
+            assert controller.wait_idle(20)
+            assert state.status == "succeeded" and state.node("m").status == DONE
+            assert state.outputs == {"answer": reply_text("fake-small", "hello there")}
+            assert len(state.node("m").chunks) >= 1
+            assert controller.bridge.received >= controller.bridge.delivered
+        finally:
+            controller.shutdown()
+        assert not controller.engine.running
