@@ -175,8 +175,10 @@ class NodeRunState:
 
     def meta(self) -> str:
         """A short right-aligned note: time, or where the result came from."""
-        if self.status == CACHED:
-            return "cached"
+        if self.status == CACHED:  # what the cache hit saved
+            if self.saved_cost_usd:
+                return f"cached, saved {format_cost(self.saved_cost_usd)}"
+            return f"cached, saved {self.saved_tokens:,} tok" if self.saved_tokens else "cached"
         if self.status == REUSED:
             return "reused"
         elapsed = self.elapsed()

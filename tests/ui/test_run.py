@@ -328,6 +328,7 @@ def test_cached_nodes_show_the_saving_and_run_fresh_ignores_the_cache(window, qt
     note = window.inspector.run_tab.findChild(type(window.run_label), "runCacheNote")
     assert note is not None and f"saved {facts.saved_tokens:,} tokens" in note.text()
     assert "3 cached (saved" in window.run_label.text()
+    assert facts.meta() == f"cached, saved {facts.saved_tokens:,} tok"  # on the node's run strip
 
     start(window, qtbot, action=window.act_run_fresh, topic="tea")
     third = finished(window, qtbot)
