@@ -1051,7 +1051,11 @@ class MainWindow(QMainWindow):
             if doc.problems:
                 self.show_problems()
             return None
-        self.run_dock.show()
+        if not self.run_dock.isVisible():
+            self.run_dock.show()
+            if not getattr(self, "_run_dock_sized", False):  # the first time: room for the log
+                self._run_dock_sized = True
+                self.resizeDocks([self.run_dock], [max(220, self.height() // 4)], Qt.Orientation.Vertical)
         self.run_dock.raise_()
         self.inspector_dock.show()
         self.inspector.show_run()

@@ -106,7 +106,7 @@ class WireItem(QGraphicsPathItem):
             colour, width = self._colour, WIRE_WIDTH
             if flow in ("carried", "flowing") and lod >= 0.4:
                 glow = QColor(_FLOWING if flow == "flowing" else _CARRIED)
-                glow.setAlphaF(0.45 if flow == "flowing" else 0.3)
+                glow.setAlphaF(0.5 if flow == "flowing" else 0.4)
                 painter.setPen(QPen(glow, width + (6.0 if flow == "flowing" else 4.0)))
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 painter.drawPath(self.path())
