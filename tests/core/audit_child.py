@@ -1,0 +1,77 @@
+"""Child process of test_open_executes_nothing: open, check and export hostile workflows under an audit hook.
+
+Usage: python -m tests.core.audit_child BENIGN.json HOSTILE.json... — prints one JSON list of the
+suspicious audit events seen while handling the hostile files (after a warm-up on the benign one,
+so that lazy imports of the app's own modules are not counted).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from app.core.autosave import diff_summary
+from app.core.export import export_script, workflow_from_script
+from app.core.graph import analyze
+from app.core.model import WorkflowFileError, load_workflow
+from app.core.registry import default_registry
+
+WATCHED = (
+    "subprocess.",
+    "os.system",
+    "os.exec",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.fork",
+    "socket.connect",
+    "socket.getaddrinfo",
+    "ctypes.",
+)
+armed = False
+seen: list[list[str]] = []
+
+
+def hook(event: str, args: tuple) -> None:
+    if not armed:
+        return
+    if event == "exec":
+        code = args[0] if args else None
+        filename = getattr(code, "co_filename", "")
+        if not (filename.startswith("<frozen") or os.path.isfile(filename)):
+            seen.append([event, filename])
+    elif event.startswith(WATCHED):
+        seen.append([event, repr(args)[:200]])
+    elif event == "open" and args and "MARK" in str(args[0]):
+        seen.append([event, str(args[0])])
+
+
+def handle(path: Path) -> None:
+    try:
+        workflow = load_workflow(path)
+    except WorkflowFileError:
+        return
+    analysis = analyze(workflow)
+    diff_summary(workflow, workflow)
+    if analysis.ok:
+        script = export_script(workflow, workflow_path=path, script_path=path.with_suffix(".py"))
+        workflow_from_script(script)
+    for node_type in default_registry():
+        node_type.describe()
+
+
+def main() -> None:
+    global armed
+    sys.addaudithook(hook)
+    benign, *hostile = (Path(p) for p in sys.argv[1:])
+    handle(benign)
+    armed = True
+    for path in hostile:
+        handle(path)
+    armed = False
+    print(json.dumps(seen))
+
+
+if __name__ == "__main__":
+    main()
