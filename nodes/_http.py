@@ -8,6 +8,8 @@
 * `timeout` bounds the whole exchange, redirects and body included; the body is read up to
   `max_bytes` and a larger answer is an error.
 * No credential from the keyring is ever added here.
+* In restricted mode (an untrusted workflow), and when Settings ask for it, every hop is checked
+  against `app.core.netguard` first: no loopback, private, link-local or metadata addresses.
 
 httpx is imported lazily, when a request is made.
 
@@ -287,6 +289,7 @@ async def fetch(
             httpx.AsyncClient(follow_redirects=False, timeout=timeout) as client,
         ):
             for _ in range(MAX_REDIRECTS + 1):
+                await guard_address(ctx, url, field_name)
                 response = await _send_once(client, method, url, sent_headers, body, max_bytes)
                 hop = next_hop(response, url, method, sent_headers, body, field_name)
                 if hop is None:
@@ -301,6 +304,20 @@ async def fetch(
             raise too_many_redirects(url)
     except (TimeoutError, httpx.HTTPError) as exc:
         raise request_failure(exc, url, timeout, field_name) from None
+
+
+async def guard_address(ctx: RunContext, url: str, field_name: str) -> None:
+    """Untrusted workflows (and trusted ones when the setting asks) may not reach this computer, private
+    networks or metadata services: checked on the resolved addresses, for every redirect hop."""
+    settings = ctx.get_settings()
+    if not (ctx.restricted or settings.guard_network_when_trusted):
+        return
+    from app.core.netguard import BlockedURLError, check_url
+
+    try:
+        await asyncio.to_thread(check_url, url, allowed_hosts=settings.allowed_hosts)
+    except BlockedURLError as exc:
+        raise NodeError(str(exc), field=field_name) from None
 
 
 def _reason(exc: Exception) -> str:

@@ -60,7 +60,10 @@ class Settings(BaseModel):
     autosave_seconds: int = Field(default=10, ge=0)
     theme: Literal["system", "light", "dark"] = "system"
     price_overrides: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    #: Hosts that web nodes of untrusted workflows may reach even though they are local or private.
     allowed_hosts: list[str] = Field(default_factory=list)
+    #: Apply the untrusted-workflow network limits to trusted workflows too.
+    guard_network_when_trusted: bool = False
     recent_files: list[str] = Field(default_factory=list)
 
     load_problem: str | None = Field(default=None, exclude=True)
