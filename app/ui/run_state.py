@@ -575,7 +575,8 @@ class RunState(QObject):
             if event.cost_usd:
                 parts.append(format_cost(event.cost_usd))
             if node.chunks:
-                parts.append(f"{len(node.chunks)} chunks streamed")
+                count = len(node.chunks)
+                parts.append(f"{count} chunk{'s' if count != 1 else ''} streamed")
             text = "done (" + ", ".join(parts) + ")"
         self._add_log(LogEntry(event.timestamp, node_id, "cached" if event.cached else "finished", text))
 
