@@ -43,6 +43,7 @@ from app.ui.canvas.view import CanvasView
 from app.ui.canvas.wire_item import WireItem
 from app.ui.editor import CLIPBOARD_MIME, DocumentEditor
 from app.ui.fuzzy import Entry
+from app.ui.help import app_icon, install_help_menu, show_about
 from app.ui.inspector import Inspector
 from app.ui.palette import NodePalette, catalogue_entries
 from app.ui.problems_panel import ProblemsPanel
@@ -51,6 +52,7 @@ from app.ui.run_bridge import RunController, workflow_key
 from app.ui.run_inputs import InputMemory, RunInputsDialog, workflow_inputs
 from app.ui.run_panel import RunPanel
 from app.ui.run_state import RunState, run_headline, run_totals_text
+from app.ui.settings_dialog import install_settings_action
 from app.ui.start_page import StartPage, list_examples
 from app.ui.theme import CanvasColours
 
@@ -88,10 +90,12 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_status_bar()
         self._build_run()
+        install_settings_action(self)
+        install_help_menu(self)
         self._connect()
         self.setDockNestingEnabled(True)
         self.resize(1360, 860)
-        self.setWindowIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_FileDialogDetailedView))
+        self.setWindowIcon(app_icon())
         self._show_start_page()
         MainWindow.windows.append(self)
 
@@ -833,18 +837,7 @@ class MainWindow(QMainWindow):
         return menu
 
     def about(self) -> None:
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            number = version("chainwright")
-        except PackageNotFoundError:
-            number = "development"
-        QMessageBox.about(
-            self,
-            "About Chainwright",
-            f"<b>Chainwright</b> {number}<br>A workbench for LLM workflows: wire prompts, models, tools and "
-            "data into a graph, run it step by step, export it as plain Python.",
-        )
+        show_about(self)
 
     # -- runs ----------------------------------------------------------------------------------------------------
     def _build_run(self) -> None:
