@@ -48,6 +48,16 @@ class DocumentEditor(QObject):
         self._paste_count = 0
         QTimer.singleShot(0, self.refresh_problems)
 
+    def _new_node(self, type_id: str, position: tuple[float, float]) -> Node:
+        """A new node; model nodes start with the provider and model chosen in Settings."""
+        node = self.doc.new_node(type_id, position)
+        settings = getattr(self.parent(), "settings", None)
+        if type_id == "model.chat" and settings is not None:
+            from app.ui.settings_dialog import new_model_node_config
+
+            node.config = new_model_node_config(node.config, settings)
+        return node
+
     def refresh_problems(self) -> None:
         self._problems_timer.stop()
         self.doc.refresh_problems()
@@ -61,7 +71,7 @@ class DocumentEditor(QObject):
         if self.scene.snap_enabled:
             snapped = self.scene.snap(QPointF(x, y))
             x, y = snapped.x(), snapped.y()
-        node = self.doc.new_node(type_id, (x, y))
+        node = self._new_node(type_id, (x, y))
         self.push(cmd.command(cmd.AddNode(self.doc, node)))
         if select:
             self.scene.select([node])
@@ -70,7 +80,7 @@ class DocumentEditor(QObject):
     def add_node_connected(self, type_id: str, position: QPointF, drop: Any) -> tuple[Node, str | None]:
         """Add a node where a wire was dropped and connect the wire to its first fitting port
         (one undo step). Returns the node and the port it was connected to (None if none fits)."""
-        node = self.doc.new_node(type_id, (position.x(), position.y()))
+        node = self._new_node(type_id, (position.x(), position.y()))
         ports = self.doc.ports(node)
         if drop.from_output:
             candidates = [p for p in ports.inputs if can_connect(drop.type, p.type)]

@@ -42,6 +42,7 @@ from app.ui.canvas.scene import WireDrop
 from app.ui.canvas.view import CanvasView
 from app.ui.canvas.wire_item import WireItem
 from app.ui.editor import CLIPBOARD_MIME, DocumentEditor
+from app.ui.export_dialog import install_export_action
 from app.ui.fuzzy import Entry
 from app.ui.help import app_icon, install_help_menu, show_about
 from app.ui.inspector import Inspector
@@ -58,6 +59,7 @@ from app.ui.theme import CanvasColours
 
 MAX_RECENT = 10
 FILE_FILTER = "Chainwright workflows (*.json);;All files (*)"
+OPEN_FILTER = "Chainwright workflows (*.json);;Scripts exported by Chainwright (*.py);;All files (*)"
 
 
 class MainWindow(QMainWindow):
@@ -91,6 +93,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_run()
         install_settings_action(self)
+        install_export_action(self)
         install_help_menu(self)
         self._connect()
         self.setDockNestingEnabled(True)
@@ -398,7 +401,7 @@ class MainWindow(QMainWindow):
         start = (
             str(Path(self.doc.path).parent) if self.doc is not None and self.doc.path else str(Path.home())
         )
-        path, _ = QFileDialog.getOpenFileName(self, "Open workflow", start, FILE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open workflow", start, OPEN_FILTER)
         if path:
             self.open_path(path)
 
@@ -412,14 +415,24 @@ class MainWindow(QMainWindow):
                 window.activateWindow()
                 return window
         try:
-            doc = WorkflowDocument.open(path, registry=self.registry)
+            if path.suffix == ".py":
+                # A script Chainwright exported: its embedded workflow opens as a new, untitled
+                # document, so Save never writes JSON over the script.
+                doc = WorkflowDocument(load_workflow(path), registry=self.registry)
+            else:
+                doc = WorkflowDocument.open(path, registry=self.registry)
         except WorkflowFileError as exc:
             self.show_error("This workflow cannot be opened", exc.render())
             self._forget_recent(path)
             return None
         window = self._target_window()
         window.set_document(doc)
-        window.remember_recent(path)
+        if path.suffix == ".py":
+            window._status(
+                f"Opened the workflow inside {path.name}; Save asks where to keep it as a workflow file"
+            )
+        else:
+            window.remember_recent(path)
         return window
 
     def open_example(self, path: str | Path) -> MainWindow | None:
