@@ -27,9 +27,11 @@ from PySide6.QtWidgets import (
     QStyle,
     QToolBar,
     QUndoView,
+    QVBoxLayout,
     QWidget,
 )
 
+from app.core import trust
 from app.core.document import WorkflowDocument
 from app.core.model import WorkflowFileError, load_workflow
 from app.core.problems import Problem
@@ -56,6 +58,7 @@ from app.ui.run_state import RunState, run_headline, run_totals_text
 from app.ui.settings_dialog import install_settings_action
 from app.ui.start_page import StartPage, list_examples
 from app.ui.theme import CanvasColours
+from app.ui.trust_banner import TrustBanner
 
 MAX_RECENT = 10
 FILE_FILTER = "Chainwright workflows (*.json);;All files (*)"
@@ -80,8 +83,17 @@ class MainWindow(QMainWindow):
         self.central.setObjectName("centralStack")
         self.start_page = StartPage()
         self.view = CanvasView()
+        self.restricted = False
+        self.trust_banner = TrustBanner()
+        self.trust_banner.trust_requested.connect(self.trust_document)
+        self.canvas_page = QWidget()
+        canvas_layout = QVBoxLayout(self.canvas_page)
+        canvas_layout.setContentsMargins(0, 0, 0, 0)
+        canvas_layout.setSpacing(0)
+        canvas_layout.addWidget(self.trust_banner)
+        canvas_layout.addWidget(self.view, 1)
         self.central.addWidget(self.start_page)
-        self.central.addWidget(self.view)
+        self.central.addWidget(self.canvas_page)
         self.setCentralWidget(self.central)
         self.quick_add = QuickAddPopup(self.view)
         self.quick_add.chosen.connect(self._quick_chosen)
@@ -426,7 +438,7 @@ class MainWindow(QMainWindow):
             self._forget_recent(path)
             return None
         window = self._target_window()
-        window.set_document(doc)
+        window.set_document(doc, restricted=not trust.is_trusted_file(path))
         if path.suffix == ".py":
             window._status(
                 f"Opened the workflow inside {path.name}; Save asks where to keep it as a workflow file"
@@ -446,7 +458,11 @@ class MainWindow(QMainWindow):
         window.set_document(WorkflowDocument(workflow, registry=self.registry))
         return window
 
-    def set_document(self, doc: WorkflowDocument) -> None:
+    def set_document(self, doc: WorkflowDocument, *, restricted: bool = False) -> None:
+        """Show `doc`; `restricted` for a file this computer's Chainwright did not write (runs are limited
+        until the user trusts it)."""
+        self.restricted = restricted
+        self.trust_banner.setVisible(restricted)
         old = self.editor
         if old is not None:
             self.undo_group.removeStack(old.stack)
@@ -467,7 +483,7 @@ class MainWindow(QMainWindow):
         self._attach_run(editor)
         self.inspector.set_editor(editor)
         self.problems_panel.set_editor(editor)
-        self.central.setCurrentWidget(self.view)
+        self.central.setCurrentWidget(self.canvas_page)
         self._restore_view(doc)
         self._update_title()
         self._update_counts()
@@ -475,6 +491,17 @@ class MainWindow(QMainWindow):
         if old is not None:
             old.deleteLater()
         QTimer.singleShot(0, self._after_open)
+
+    def trust_document(self) -> None:
+        """The user trusts the open workflow: remember its content (if it is a file) and lift the limits."""
+        if self.editor is None:
+            return
+        path = self.editor.doc.path
+        if path is not None and Path(path).is_file():
+            trust.remember(Path(path).read_bytes())
+        self.restricted = False
+        self.trust_banner.hide()
+        self._status("This workflow is trusted: its runs are no longer restricted")
 
     def _after_open(self) -> None:
         if self.editor is None:
@@ -545,6 +572,9 @@ class MainWindow(QMainWindow):
             self.show_error("Not saved", f"{path}: {exc.strerror or exc}")
             return False
         self.editor.stack.setClean()
+        if not self.restricted:
+            # Files the app writes itself are trusted; saving an untrusted one does not launder it.
+            trust.remember(Path(saved).read_bytes())
         self.remember_recent(saved)
         self._status(f"Saved {saved}")
         self._update_title()
@@ -674,7 +704,7 @@ class MainWindow(QMainWindow):
 
     def _cursor_in_view(self) -> QPointF | None:
         local = self.view.viewport().mapFromGlobal(self.view.cursor().pos())
-        if self.view.viewport().rect().contains(local) and self.central.currentWidget() is self.view:
+        if self.view.viewport().rect().contains(local) and self.central.currentWidget() is self.canvas_page:
             return self.view.mapToScene(local)
         return None
 
@@ -1050,6 +1080,7 @@ class MainWindow(QMainWindow):
         if inputs is None and specs and not (mode == "run_from" and has_previous):
             self._ask_inputs(specs, mode=mode, node_id=node_id, fresh=fresh, restricted=restricted, step=step)
             return None
+        restricted = restricted or self.restricted
         options = {"mode": mode, "node_id": node_id, "fresh": fresh, "restricted": restricted, "step": step}
         state = self.runs.start(doc.workflow, inputs=inputs, workflow_path=doc.path, **options)
         if state is None:

@@ -131,7 +131,7 @@ def test_recent_files_are_remembered(window, tmp_path: Path) -> None:
 def test_new_replaces_the_start_page_then_opens_new_windows(window) -> None:
     assert window.central.currentWidget() is window.start_page
     assert window.new_document() is window
-    assert window.central.currentWidget() is window.view
+    assert window.central.currentWidget() is window.canvas_page
     window.editor.add_node("io.input", (0, 0))
     other = window.new_document()
     assert other is not window and other.doc is not None and not other.doc.nodes

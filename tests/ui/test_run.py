@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from app.core import trust
 from app.core.resources import examples_dir
 from app.ui.main_window import MainWindow
 from app.ui.run_state import CACHED, CANCELLED, DONE, FAILED, PAUSED, REUSED, RUNNING, SKIPPED, RunState
@@ -43,6 +44,7 @@ def example(name: str) -> dict[str, Any]:
 def open_file(window: MainWindow, tmp_path: Path, data: dict[str, Any], name: str = "flow.json") -> Path:
     path = tmp_path / name
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    trust.remember(path.read_bytes())  # the user's own workflow (restricted mode has its own tests)
     assert window.open_path(path) is window
     QApplication.processEvents()
     window.view.fit_to_view()
