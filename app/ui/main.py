@@ -31,7 +31,12 @@ def run_app(path: str | None = None) -> int:
     window.show()
     if settings.load_problem:
         window.statusBar().showMessage(settings.load_problem, 15000)
+    from app.ui.recovery import start_up
+
+    lock = start_up(window)  # held until exit: tells a crash from a second instance next time
     code = app.exec()
+    if lock is not None:
+        lock.release()
     if app.platformName() == "offscreen":
         # PySide6 6.11 on the offscreen platform crashes at interpreter exit when its
         # process-local clipboard still holds a QMimeData; nothing outside the process can read it.

@@ -32,8 +32,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import trust
+from app.core.autosave import discard_autosave, document_key, write_autosave
 from app.core.document import WorkflowDocument
-from app.core.model import WorkflowFileError, load_workflow
+from app.core.model import Workflow, WorkflowFileError, load_workflow
 from app.core.problems import Problem
 from app.core.registry import Registry, default_registry
 from app.core.settings import Settings
@@ -84,6 +85,10 @@ class MainWindow(QMainWindow):
         self.start_page = StartPage()
         self.view = CanvasView()
         self.restricted = False
+        self.autosave_key: str | None = None
+        self._autosave_timer = QTimer(self)
+        self._autosave_timer.timeout.connect(self.autosave)
+        self.apply_settings()
         self.trust_banner = TrustBanner()
         self.trust_banner.trust_requested.connect(self.trust_document)
         self.canvas_page = QWidget()
@@ -463,6 +468,9 @@ class MainWindow(QMainWindow):
         until the user trusts it)."""
         self.restricted = restricted
         self.trust_banner.setVisible(restricted)
+        if self.autosave_key is not None:
+            discard_autosave(self.autosave_key)
+        self.autosave_key = document_key(doc.path)
         old = self.editor
         if old is not None:
             self.undo_group.removeStack(old.stack)
@@ -491,6 +499,38 @@ class MainWindow(QMainWindow):
         if old is not None:
             old.deleteLater()
         QTimer.singleShot(0, self._after_open)
+
+    def apply_settings(self) -> None:
+        """Settings changed (the Settings dialog calls this): restart the autosave timer."""
+        seconds = self.settings.autosave_seconds
+        if seconds > 0:
+            self._autosave_timer.start(seconds * 1000)
+        else:
+            self._autosave_timer.stop()
+
+    def autosave(self) -> bool:
+        """Write unsaved changes to the user data dir (never over the user's file). True if written."""
+        if self.editor is None or self.autosave_key is None or self.editor.stack.isClean():
+            return False
+        try:
+            write_autosave(self.autosave_key, self.editor.doc.workflow, self.editor.doc.path)
+        except OSError as exc:
+            self._status(f"Autosave failed: {exc.strerror or exc}")
+            return False
+        return True
+
+    def open_recovered(self, workflow: Workflow, original: Path | None, key: str) -> MainWindow:
+        """An autosaved workflow, opened as unsaved changes (Save asks where to keep it). Its autosave
+        stays until those changes are saved or discarded."""
+        window = self._target_window()
+        window.set_document(WorkflowDocument(workflow, registry=self.registry))
+        window.autosave_key = key
+        assert window.editor is not None
+        window.editor.stack.resetClean()
+        window._status(
+            f"Recovered unsaved changes{f' to {original.name}' if original else ''}: save them to keep them"
+        )
+        return window
 
     def trust_document(self) -> None:
         """The user trusts the open workflow: remember its content (if it is a file) and lift the limits."""
@@ -572,6 +612,9 @@ class MainWindow(QMainWindow):
             self.show_error("Not saved", f"{path}: {exc.strerror or exc}")
             return False
         self.editor.stack.setClean()
+        if self.autosave_key is not None:
+            discard_autosave(self.autosave_key)
+        self.autosave_key = document_key(saved)
         if not self.restricted:
             # Files the app writes itself are trusted; saving an untrusted one does not launder it.
             trust.remember(Path(saved).read_bytes())
@@ -609,6 +652,9 @@ class MainWindow(QMainWindow):
             return
         if self in MainWindow.windows:
             MainWindow.windows.remove(self)
+        self._autosave_timer.stop()
+        if self.autosave_key is not None:
+            discard_autosave(self.autosave_key)  # saved, or the user chose to discard
         self.runs.shutdown()
         event.accept()
 
