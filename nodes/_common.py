@@ -60,6 +60,8 @@ def resolve_readable(ctx: RunContext, path_text: str, field: str = "config.path"
     """
     if not path_text.strip():
         raise NodeError("no path given: choose a file or folder", field=field)
+    if "\0" in path_text:
+        raise NodeError("the path contains a NUL character, which no file name can hold", field=field)
     path = ctx.resolve_path(path_text.strip())
     if ctx.restricted:
         folder = ctx.workflow_dir.resolve()

@@ -142,6 +142,9 @@ def test_the_canary_key_appears_in_no_artifact(
         # the servers saw the key (so the test is real), but only as the auth header
         assert any(record.api_key == CANARY for record in server.chat_requests())
 
+    from app.core.export import export_script
+
+    produced.append(export_script(parsed, workflow_path=path, script_path=tmp_path / "flow.py").encode())
     save_workflow(parsed, tmp_path / "saved.json")
     write_autosave(document_key(path), parsed, path)
     store.close()
