@@ -1,8 +1,9 @@
-"""Child process of test_open_executes_nothing: open, check and export hostile workflows under an audit hook.
+"""Child process of test_open_executes_nothing: open, check, export and render hostile workflows under an audit hook.
 
 Usage: python -m tests.core.audit_child BENIGN.json HOSTILE.json... — prints one JSON list of the
 suspicious audit events seen while handling the hostile files (after a warm-up on the benign one,
-so that lazy imports of the app's own modules are not counted).
+so that lazy imports of the app's own modules are not counted). With CW_AUDIT_RENDER=1 the files
+are opened in the editor window (offscreen) and painted instead.
 """
 
 from __future__ import annotations
@@ -61,15 +62,42 @@ def handle(path: Path) -> None:
         node_type.describe()
 
 
+def render(paths: list[Path], arm_after_first: bool) -> None:
+    """Open the files in the editor window (offscreen) and paint it."""
+    global armed
+    from PySide6.QtWidgets import QApplication
+
+    from app.core.settings import Settings
+    from app.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow(Settings())
+    window.show()
+    for index, path in enumerate(paths):
+        if arm_after_first and index == 1:
+            armed = True
+        window.open_path(path)
+        for _ in range(5):
+            app.processEvents()
+        window.grab()
+    armed = False
+    window.editor.stack.setClean()
+    window.close()
+    app.clipboard().clear()
+
+
 def main() -> None:
     global armed
     sys.addaudithook(hook)
     benign, *hostile = (Path(p) for p in sys.argv[1:])
-    handle(benign)
-    armed = True
-    for path in hostile:
-        handle(path)
-    armed = False
+    if os.environ.get("CW_AUDIT_RENDER"):
+        render([benign, *hostile], arm_after_first=True)
+    else:
+        handle(benign)
+        armed = True
+        for path in hostile:
+            handle(path)
+        armed = False
     print(json.dumps(seen))
 
 

@@ -6,6 +6,7 @@ bodies, annotations."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -55,19 +56,25 @@ def hostile_files(tmp_path: Path) -> list[Path]:
     return paths
 
 
-def test_opening_checking_and_exporting_execute_nothing(tmp_path: Path, hostile_files: list[Path]) -> None:
+def audit(tmp_path: Path, hostile_files: list[Path], render: bool = False) -> list[list[str]]:
+    """Handle the files in a child process under the audit hook; the suspicious events it saw."""
     benign = tmp_path / "benign.json"
     benign.write_text(json.dumps(workflow_with_code("def main(text):\n    return text\n")))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **({"CW_AUDIT_RENDER": "1"} if render else {})}
     result = subprocess.run(
         [sys.executable, "-m", "tests.core.audit_child", str(benign), *map(str, hostile_files)],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=Path(__file__).parents[2],
+        env=env,
     )
     assert result.returncode == 0, result.stderr
-    events = json.loads(result.stdout.strip().splitlines()[-1])
-    assert events == []
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_opening_checking_and_exporting_execute_nothing(tmp_path: Path, hostile_files: list[Path]) -> None:
+    assert audit(tmp_path, hostile_files) == []
     assert not list(tmp_path.glob("MARK-*"))
 
 
