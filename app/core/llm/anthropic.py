@@ -22,6 +22,7 @@ from app.core.llm.retry import (
     RetryPolicy,
     StreamState,
     execute,
+    fetch_model_ids,
     quiet_http_loggers,
 )
 from app.core.llm.sse import SSEEvent
@@ -214,17 +215,9 @@ async def list_models(
 ) -> list[str]:
     """Model ids from ``GET {base}/v1/models``, sorted."""
     url = base_url.rstrip("/") + "/v1/models"
-    ctx = ErrorContext(provider, host_of(url), api_key)
-
-    def on_body(data: Any) -> list[str]:
-        items = data.get("data") if isinstance(data, dict) else None
-        if not isinstance(items, list):
-            raise ctx.make(MalformedStreamError, f"{ctx.where} sent a model list in an unknown shape.")
-        return sorted({str(m["id"]) for m in items if isinstance(m, dict) and m.get("id")})
-
     headers = {"Accept": "application/json", "anthropic-version": API_VERSION}
     if api_key:
         headers["x-api-key"] = api_key
-    call = HTTPCall(ctx=ctx, method="GET", url=url, headers=headers, key_sent=bool(api_key), on_body=on_body)
-    value, _ = await execute(call, client=client, policy=policy, timeouts=timeouts or Timeouts(total=60.0))
-    return value
+    return await fetch_model_ids(
+        url, headers, provider=provider, api_key=api_key, client=client, policy=policy, timeouts=timeouts
+    )

@@ -18,6 +18,7 @@ from app.core.llm.retry import (
     RetryPolicy,
     StreamState,
     execute,
+    fetch_model_ids,
     quiet_http_loggers,
 )
 from app.core.llm.sse import SSEEvent
@@ -221,17 +222,9 @@ async def list_models(
 ) -> list[str]:
     """Model ids from ``GET {base}/models``, sorted."""
     url = base_url.rstrip("/") + "/models"
-    ctx = ErrorContext(provider, host_of(url), api_key)
-
-    def on_body(data: Any) -> list[str]:
-        items = data.get("data") if isinstance(data, dict) else None
-        if not isinstance(items, list):
-            raise ctx.make(MalformedStreamError, f"{ctx.where} sent a model list in an unknown shape.")
-        return sorted({str(m["id"]) for m in items if isinstance(m, dict) and m.get("id")})
-
     headers = {"Accept": "application/json"}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
-    call = HTTPCall(ctx=ctx, method="GET", url=url, headers=headers, key_sent=bool(api_key), on_body=on_body)
-    value, _ = await execute(call, client=client, policy=policy, timeouts=timeouts or Timeouts(total=60.0))
-    return value
+    return await fetch_model_ids(
+        url, headers, provider=provider, api_key=api_key, client=client, policy=policy, timeouts=timeouts
+    )

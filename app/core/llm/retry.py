@@ -482,3 +482,27 @@ def _reason(exc: BaseException) -> str:
     if "Name or service not known" in text or "nodename nor servname" in text:
         return "the host name could not be found"
     return text or type(exc).__name__
+
+
+async def fetch_model_ids(
+    url: str,
+    headers: dict[str, str],
+    *,
+    provider: str,
+    api_key: str | None,
+    client: httpx.AsyncClient | None = None,
+    policy: RetryPolicy | None = None,
+    timeouts: Timeouts | None = None,
+) -> list[str]:
+    """Sorted model ids from a `GET .../models` answer shaped `{"data": [{"id": ...}, ...]}` (both protocols)."""
+    ctx = ErrorContext(provider, host_of(url), api_key)
+
+    def on_body(data: Any) -> list[str]:
+        items = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise ctx.make(MalformedStreamError, f"{ctx.where} sent a model list in an unknown shape.")
+        return sorted({str(m["id"]) for m in items if isinstance(m, dict) and m.get("id")})
+
+    call = HTTPCall(ctx=ctx, method="GET", url=url, headers=headers, key_sent=bool(api_key), on_body=on_body)
+    value, _ = await execute(call, client=client, policy=policy, timeouts=timeouts or Timeouts(total=60.0))
+    return value
