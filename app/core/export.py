@@ -970,7 +970,9 @@ class ScriptWriter:
 
     def add_constant(self, hint: str, value: str, code: NodeExport) -> str:
         name = self.constant_namer.unique(identifier(hint, fallback="code").upper())
-        written = block_string_literal(value) or "\n".join(layout(literal(value), 0))
+        # Code holding both kinds of triple quote: one literal per line, in parentheses so the lines
+        # stay one expression.
+        written = block_string_literal(value) or "\n".join(layout(Paren(literal(value)), 0))
         node_type = self.analysis.nodes[code.node_id].node.type
         comment = (
             f"The code of {code.title!r} ({node_type} '{code.node_id}'), which run() passes to run_python()."
