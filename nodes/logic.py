@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import string
+import threading
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -11,6 +13,7 @@ from pydantic import Field, model_validator
 from app.core.sdk import NodeConfig, NodeError, NodeType, Port, RunContext, Skip
 from app.core.values import DataType, to_text
 from nodes._common import preview
+from nodes._regex import DEFAULT_TIMEOUT_SECONDS, find_matches
 
 Operator = Literal[
     "equals",
@@ -52,6 +55,13 @@ class IfConfig(NodeConfig):
         description="What the value is compared with (text; a number for greater_than / less_than).",
     )
     ignore_case: bool = Field(default=True, description="Upper and lower case count as the same.")
+    timeout_seconds: float = Field(
+        default=DEFAULT_TIMEOUT_SECONDS,
+        gt=0,
+        le=600,
+        description="For matches: fail when the pattern searches longer than this many seconds (nested "
+        "repetition such as (a+)+ can otherwise search for hours).",
+    )
 
     @model_validator(mode="after")
     def _usable(self) -> IfConfig:
@@ -93,8 +103,18 @@ def _clean(text: str, ignore_case: bool) -> str:
     return text.casefold() if ignore_case else text
 
 
-def evaluate(operator: str, value: Any, compare_to: str, ignore_case: bool = True) -> bool:
-    """Whether `value <operator> compare_to` holds (NodeError when a comparison cannot be made)."""
+def evaluate(
+    operator: str,
+    value: Any,
+    compare_to: str,
+    ignore_case: bool = True,
+    *,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    stop: threading.Event | None = None,
+) -> bool:
+    """Whether `value <operator> compare_to` holds (NodeError when a comparison cannot be made).
+
+    `matches` searches with a time limit (nodes/_regex.py); `stop` ends the search early."""
     if operator == "is_empty":
         return _is_empty(value)
     if operator == "is_not_empty":
@@ -111,7 +131,16 @@ def evaluate(operator: str, value: Any, compare_to: str, ignore_case: bool = Tru
     text = to_text(value)
     if operator == "matches":
         flags = re.IGNORECASE if ignore_case else 0
-        return re.search(compare_to, text, flags) is not None
+        found = find_matches(
+            text,
+            compare_to,
+            flags,
+            first_only=True,
+            timeout_seconds=timeout_seconds,
+            field="config.compare_to",
+            stop=stop,
+        )
+        return bool(found["matches"])
     left, right = _clean(text, ignore_case), _clean(compare_to, ignore_case)
     if operator in ("equals", "not_equals"):
         same = left == right
@@ -158,13 +187,21 @@ class If(NodeType[IfConfig]):
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         config = self.config
         value = inputs.get("value")
-        outputs = route(
-            config.operator,
-            value,
-            config.compare_to,
-            config.ignore_case,
-            payload=inputs.get("payload", value),
-        )
+        try:
+            # In a thread: `matches` waits for a worker process (nodes/_regex.py), up to the limit.
+            outputs = await asyncio.to_thread(
+                route,
+                config.operator,
+                value,
+                config.compare_to,
+                config.ignore_case,
+                payload=inputs.get("payload", value),
+                timeout_seconds=config.timeout_seconds,
+                stop=ctx.cancel_event,
+            )
+        except NodeError:
+            ctx.check_cancelled()  # stopped because the run was cancelled: not a failure
+            raise
         held = outputs["result"]
         ctx.log(
             f"{self.condition_text()}: {'yes' if held else 'no'} (value: {preview(to_text(value), 60)!r})"
@@ -181,6 +218,7 @@ class If(NodeType[IfConfig]):
             config.compare_to,
             ignore_case=config.ignore_case,
             payload=code.input_or("payload", value),
+            timeout_seconds=config.timeout_seconds,
         )
         code.assign_outputs(routed, may_skip=("true", "false"))
 
@@ -194,10 +232,24 @@ def condition_text(operator: str, compare_to: str) -> str:
 
 
 def route(
-    operator: str, value: Any, compare_to: str, ignore_case: bool = True, *, payload: Any
+    operator: str,
+    value: Any,
+    compare_to: str,
+    ignore_case: bool = True,
+    *,
+    payload: Any,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    stop: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Test the value; the payload goes to "true" or "false", the other branch is not produced."""
-    held = evaluate(operator, value, compare_to, ignore_case)
+    held = evaluate(
+        operator,
+        value,
+        compare_to,
+        ignore_case,
+        timeout_seconds=timeout_seconds,
+        stop=stop,
+    )
     condition = condition_text(operator, compare_to)
     if held:
         return {

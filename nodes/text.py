@@ -4,9 +4,11 @@ reading a model's JSON answer."""
 from __future__ import annotations
 
 import ast
+import asyncio
 import json
 import math
 import re
+import threading
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -14,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from app.core.sdk import NodeConfig, NodeError, NodeType, Port, RunContext, Skip
 from app.core.values import DataType, to_text
 from nodes._common import preview
+from nodes._regex import DEFAULT_TIMEOUT_SECONDS, find_matches, regex_flags
 
 # --- join ------------------------------------------------------------------------------------
 
@@ -146,6 +149,13 @@ class RegexConfig(NodeConfig):
     require_match: bool = Field(
         default=False, description="Fail when nothing matches (otherwise give empty results)."
     )
+    timeout_seconds: float = Field(
+        default=DEFAULT_TIMEOUT_SECONDS,
+        gt=0,
+        le=600,
+        description="Fail when the search takes longer than this many seconds (a pattern with nested "
+        "repetition such as (a+)+ can otherwise search for hours).",
+    )
 
     @field_validator("pattern")
     @classmethod
@@ -156,20 +166,6 @@ class RegexConfig(NodeConfig):
             raise ValueError(f"not a valid regular expression: {exc}") from None
         return pattern
 
-    def compiled(self) -> re.Pattern[str]:
-        return compile_regex(self.pattern, self.ignore_case, self.multiline, self.dot_all)
-
-
-def compile_regex(
-    pattern: str, ignore_case: bool = False, multiline: bool = False, dot_all: bool = False
-) -> re.Pattern[str]:
-    flags = (
-        (re.IGNORECASE if ignore_case else 0)
-        | (re.MULTILINE if multiline else 0)
-        | (re.DOTALL if dot_all else 0)
-    )
-    return re.compile(pattern, flags)
-
 
 def regex_extract(
     text: str,
@@ -179,29 +175,33 @@ def regex_extract(
     multiline: bool = False,
     dot_all: bool = False,
     require_match: bool = False,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    stop: threading.Event | None = None,
 ) -> dict[str, Any]:
     """The first match, every match, the first match's groups and whether anything matched.
 
-    With a group in the pattern the (first) group is taken, otherwise the whole match.
+    With a group in the pattern the (first) group is taken, otherwise the whole match. The search
+    fails after `timeout_seconds` (see nodes/_regex.py); `stop` ends it when a run is cancelled.
     """
     if not pattern:
         message = "no pattern given: write the regular expression to look for"
         raise NodeError(message, field="config.pattern")
-    regex = compile_regex(pattern, ignore_case, multiline, dot_all)
-    found = list(regex.finditer(text))
+    flags = regex_flags(ignore_case, multiline, dot_all)
+    result = find_matches(text, pattern, flags, timeout_seconds=timeout_seconds, stop=stop)
+    found, count = result["matches"], result["groups"]
     if not found and require_match:
         raise NodeError(
             f"the pattern {pattern!r} matches nothing in the text (it starts with {preview(text, 60)!r})",
             port="text",
         )
 
-    def value(match: re.Match[str]) -> str:
-        return (match.group(1) or "") if regex.groups else match.group(0)
+    def value(match: list[str | None]) -> str:
+        return (match[1] or "") if count else (match[0] or "")
 
     groups: dict[str, Any] = {}
     if found:
-        names = {index: name for name, index in regex.groupindex.items()}
-        groups = {names.get(i, str(i)): found[0].group(i) for i in range(1, regex.groups + 1)}
+        names = {index: name for name, index in result["names"].items()}
+        groups = {names.get(i, str(i)): found[0][i] for i in range(1, count + 1)}
     return {
         "match": value(found[0]) if found else "",
         "matches": [value(match) for match in found],
@@ -233,14 +233,22 @@ class RegexExtract(NodeType[RegexConfig]):
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         config = self.config
-        return regex_extract(
-            inputs["text"],
-            config.pattern,
-            ignore_case=config.ignore_case,
-            multiline=config.multiline,
-            dot_all=config.dot_all,
-            require_match=config.require_match,
-        )
+        try:
+            # In a thread: the search waits for a worker process (nodes/_regex.py), up to the limit.
+            return await asyncio.to_thread(
+                regex_extract,
+                inputs["text"],
+                config.pattern,
+                ignore_case=config.ignore_case,
+                multiline=config.multiline,
+                dot_all=config.dot_all,
+                require_match=config.require_match,
+                timeout_seconds=config.timeout_seconds,
+                stop=ctx.cancel_event,
+            )
+        except NodeError:
+            ctx.check_cancelled()  # stopped because the run was cancelled: not a failure
+            raise
 
     def export(self, code: Any) -> None:
         config = self.config
@@ -252,6 +260,7 @@ class RegexExtract(NodeType[RegexConfig]):
             multiline=config.multiline,
             dot_all=config.dot_all,
             require_match=config.require_match,
+            timeout_seconds=config.timeout_seconds,
         )
         code.assign_outputs(extracted)
 
