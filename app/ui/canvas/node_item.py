@@ -220,6 +220,7 @@ class NodeItem(QGraphicsRectItem):
         self._connecting = False
         self._in_scene = False
         self.run_strip: RunStripItem | None = None
+        self.run_outline: RunOutlineItem | None = None
         self._run_look: tuple[str, bool] | None = None
         self.setFlags(_FLAGS)
         self.setPen(_NO_PEN)
@@ -266,20 +267,26 @@ class NodeItem(QGraphicsRectItem):
     def _place_strip(self) -> None:
         if self.strip:
             if self.run_strip is None:
+                self.run_outline = RunOutlineItem(self)
                 self.run_strip = RunStripItem(self)
+            assert self.run_outline is not None
+            self.run_outline.set_rect(QRectF(0, 0, self.width, self.height))
             self.run_strip.set_geometry(self.width, self.strip)
             self.run_strip.setPos(0, self.height - self.strip)
         elif self.run_strip is not None:
-            self.run_strip.setParentItem(None)
-            if self.run_strip.scene() is not None:
-                self.run_strip.scene().removeItem(self.run_strip)
-            self.run_strip = None
+            for child in (self.run_strip, self.run_outline):
+                if child is None:
+                    continue
+                child.setParentItem(None)
+                if child.scene() is not None:
+                    child.scene().removeItem(child)
+            self.run_strip = self.run_outline = None
         self._run_look = None
 
     def run_changed(self) -> bool:
-        """The node's run state changed: repaint what changed. A new status repaints the node
-        (its border) and returns True (its wires change too); new streamed text repaints only
-        the run strip (the node's cached picture stays valid)."""
+        """The node's run state changed: repaint what changed. A new status repaints the run
+        strip and the status ring and returns True (its wires change too); new streamed text
+        repaints only the strip. The node's own cached picture never depends on the run."""
         state = self.canvas.run_node(self.node)
         if (state is not None) != bool(self.strip):
             self.rebuild()
@@ -293,7 +300,8 @@ class NodeItem(QGraphicsRectItem):
         self.run_strip.update()
         if look != self._run_look:
             self._run_look = look
-            self.update()
+            assert self.run_outline is not None
+            self.run_outline.update()
             if self.isUnderMouse() and self._hover_port is None:
                 self._update_tooltip()
             return True
@@ -375,22 +383,12 @@ class NodeItem(QGraphicsRectItem):
                 painter.setPen(Qt.PenStyle.NoPen)
                 painter.setBrush(colours.error)
                 painter.drawRect(QRectF(rect.right() - 40, 0, 40, 40))
-            state = self.canvas.run_node(self.node)
-            if state is not None:
-                painter.setPen(Qt.PenStyle.NoPen)
-                painter.setBrush(_status_colours[state.status])
-                painter.drawRect(
-                    QRectF(0, rect.bottom() - max(self.strip, 24.0), rect.width(), max(self.strip, 24.0))
-                )
-            return
+            return  # the run strip paints the status colour over the block's bottom
 
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        state = self.canvas.run_node(self.node) if self.strip else None
-        # body
+        # body (a run's status ring is the RunOutlineItem behind it, so this picture stays cached)
         border = colours.selection if selected else colours.node_border
         border_width = 2.0 if selected else 1.0
-        if state is not None and state.status in _BORDER_STATUSES and not selected:
-            border, border_width = _status_colours[state.status], 2.0
         painter.setPen(QPen(border, border_width))
         painter.setBrush(colours.node_body)
         painter.drawRoundedRect(rect, CORNER, CORNER)
@@ -596,8 +594,9 @@ class RunStripItem(QGraphicsItem):
         if state is None:
             return
         lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
-        if lod < BLOCK_LOD:
-            return  # the node's block shows the status colour
+        if lod < BLOCK_LOD:  # zoomed far out, the node is a block: its bottom shows the status colour
+            painter.fillRect(self._rect, _status_colours[state.status])
+            return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         self._paint(painter, state)
 
@@ -636,6 +635,47 @@ class RunStripItem(QGraphicsItem):
             font.setItalic(True)
             painter.setFont(font)
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+
+
+class RunOutlineItem(QGraphicsItem):
+    """The status ring around a running, paused or failed node. A child stacked behind the node,
+    so a status change repaints this ring (one rounded rectangle, not cached) and the node's
+    cached picture stays valid."""
+
+    RING = 2.0
+
+    def __init__(self, node_item: NodeItem) -> None:
+        super().__init__(node_item)
+        self.node_item = node_item
+        self._node_rect = QRectF(0, 0, MIN_WIDTH, STRIP)
+        self._bounds = self._node_rect
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemStacksBehindParent, True)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setAcceptHoverEvents(False)
+
+    def set_rect(self, node_rect: QRectF) -> None:
+        if node_rect != self._node_rect:
+            self.prepareGeometryChange()
+            self._node_rect = QRectF(node_rect)
+            grow = self.RING + 1.0
+            self._bounds = node_rect.adjusted(-grow, -grow, grow, grow)
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: object = None) -> None:
+        state = self.node_item.canvas.run_node(self.node_item.node)
+        if state is None or state.status not in _BORDER_STATUSES:
+            return
+        if QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform()) < BLOCK_LOD:
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(QPen(_status_colours[state.status], self.RING + 1.0))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        half = (self.RING + 1.0) / 2 - 0.5
+        painter.drawRoundedRect(
+            self._node_rect.adjusted(-half, -half, half, half), CORNER + half, CORNER + half
+        )
 
 
 _bands: dict[tuple[float, float], QPainterPath] = {}
