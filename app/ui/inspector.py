@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
@@ -550,6 +551,94 @@ def _box(text: str, background: str, name: str) -> QLabel:
     return label
 
 
+class _Same:
+    """A value in a block key that matches only the very same object (values need not be hashable)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.value is self.value
+
+    def __hash__(self) -> int:
+        return id(self.value)
+
+
+class _Holder(QWidget):
+    """Several widgets that make one block."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.setContentsMargins(0, 0, 0, 0)
+        self.layout_.setSpacing(4)
+
+    def add(self, widget: QWidget) -> QWidget:
+        self.layout_.addWidget(widget)
+        return widget
+
+
+class _Blocks:
+    """The widgets of a page as keyed blocks. `add(key, build)` takes the previous layout's widget
+    for `key` or builds one; `finish()` lays the page out in the order added and deletes the
+    blocks that were not asked for again."""
+
+    def __init__(self, page: _Page, previous: dict[Any, QWidget]) -> None:
+        self.page = page
+        self.previous = dict(previous)
+        self.blocks: dict[Any, QWidget] = {}
+        self.built = False  # whether the last `add` built its widget
+
+    def add(self, key: Any, build: Callable[[], Any]) -> Any:
+        while key in self.blocks:  # the same text twice on one page
+            key = (key, "again")
+        widget = self.previous.pop(key, None)
+        self.built = widget is None
+        if widget is None:
+            widget = build()
+        self.blocks[key] = widget
+        return widget
+
+    def finish(self) -> dict[Any, QWidget]:
+        layout = self.page.layout_
+        while layout.count():
+            layout.takeAt(0)
+        for widget in self.blocks.values():
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        for widget in self.previous.values():
+            widget.hide()
+            widget.setParent(None)
+            widget.deleteLater()
+        return self.blocks
+
+
+def _status_label() -> QLabel:
+    label = QLabel()
+    label.setObjectName("runStatus")
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setWordWrap(True)
+    return label
+
+
+def _output_view(name: str, value: Any) -> ValueView:
+    view = ValueView(name)
+    view.setObjectName(f"output_{name}")
+    view.set_value(value)
+    return view
+
+
+def _logs_view() -> QPlainTextEdit:
+    view = QPlainTextEdit()
+    view.setObjectName("runLogs")
+    view.setReadOnly(True)
+    view.setFont(monospace())
+    view.setFixedHeight(90)
+    return view
+
+
 class RunTab(QScrollArea):
     """What the selected node did in the run shown on the canvas."""
 
@@ -578,6 +667,10 @@ class RunTab(QScrollArea):
         self._pending.setSingleShot(True)
         self._pending.setInterval(0)
         self._pending.timeout.connect(self.follow_selection)
+        self._page = _Page()
+        self._page.setObjectName("runPage")
+        self._blocks: dict[Any, QWidget] = {}
+        self.setWidget(self._page)
         self._rebuild()
 
     # -- wiring -----------------------------------------------------------------------------------
@@ -656,149 +749,166 @@ class RunTab(QScrollArea):
         return run_headline(self.state)
 
     def _rebuild(self) -> None:
+        """Lay the page out for the node's current state. Blocks whose key is unchanged keep their
+        widgets (a status change of the watched node adds or removes a block or two instead of
+        building every value view again, which would stall a streaming run's frames)."""
         self.input_views, self.output_views = {}, {}
         self.stream_view = None
         self.status_label = self.logs_view = self.error_box = self.continue_button = None
-        self._logs_shown = 0
-        page = _Page()
-        page.setObjectName("runPage")
-        self._page = page
+        blocks = _Blocks(self._page, self._blocks)
         state, node_state = self.state, self._node_state()
         if self.node is None:
-            page.add(_heading("Run"))
+            blocks.add(("heading", "Run"), lambda: _heading("Run"))
             if state is None:
-                page.add(_help("Run the workflow (F5) to see what goes into and comes out of each node. "
-                               "Answers appear here as they stream in."))  # fmt: skip
+                text = ("Run the workflow (F5) to see what goes into and comes out of each node. "
+                        "Answers appear here as they stream in.")  # fmt: skip
             else:
-                page.add(
-                    _help(f"{self._summary_text()}. Select a node to see its inputs and outputs in this run.")
-                )
-            page.layout_.addStretch(1)
-            self.setWidget(page)
-            return
-        title = self.node.title or self.node.id
-        page.add(_heading(title))
-        if state is None:
-            page.add(_help("No run is shown. Run the workflow (F5), or pick a past run in the Run panel, "
-                           "to see this node's inputs and outputs."))  # fmt: skip
-        elif node_state is None:
-            page.add(_help("This node was not part of the run shown on the canvas."))
+                text = f"{self._summary_text()}. Select a node to see its inputs and outputs in this run."
+            blocks.add(("help", text), lambda: _help(text))
         else:
-            self._build_state(page, state, node_state)
-        page.layout_.addStretch(1)
-        self.setWidget(page)
+            title = self.node.title or self.node.id
+            blocks.add(("heading", title), lambda: _heading(title))
+            if state is None:
+                text = ("No run is shown. Run the workflow (F5), or pick a past run in the Run panel, "
+                        "to see this node's inputs and outputs.")  # fmt: skip
+                blocks.add(("help", text), lambda: _help(text))
+            elif node_state is None:
+                text = "This node was not part of the run shown on the canvas."
+                blocks.add(("help", text), lambda: _help(text))
+            else:
+                self._build_state(blocks, state, node_state)
+        self._blocks = blocks.finish()
 
-    def _build_state(self, page: _Page, state: RunState, node: NodeRunState) -> None:
-        self.status_label = QLabel()
-        self.status_label.setObjectName("runStatus")
-        self.status_label.setTextFormat(Qt.TextFormat.RichText)
-        self.status_label.setWordWrap(True)
-        page.add(self.status_label)
+    def _build_state(self, blocks: _Blocks, state: RunState, node: NodeRunState) -> None:
+        self.status_label = blocks.add(("status",), _status_label)
         self._set_status(node)
         if state.replay:
-            page.add(_help("From a past run (read-only): nothing is run again."))
+            text = "From a past run (read-only): nothing is run again."
+            blocks.add(("help", text), lambda: _help(text))
         if node.stale:
-            page.add(_box("You edited this node, or something before it, after this run: these values are "
-                          "from before the edit. Run again to update them.", "#8a6d1a", "runStale"))  # fmt: skip
+            blocks.add(("stale",), lambda: _box("You edited this node, or something before it, after this run: "
+                                                "these values are from before the edit. Run again to update them.",
+                                                "#8a6d1a", "runStale"))  # fmt: skip
         held_here = state.live and state.held == node.node_id and node.status == PAUSED
         if held_here:
-            page.add(_box("<b>Paused before this node runs.</b> Its inputs are below and can be edited; "
-                          "Continue runs it with the edited values, and they flow on downstream.",
-                          STATUS_COLOURS[PAUSED], "runPausedBanner"))  # fmt: skip
-            row = QHBoxLayout()
-            self.continue_button = QPushButton("Continue (F8)")
-            self.continue_button.setObjectName("runContinue")
-            self.continue_button.clicked.connect(
-                lambda: self.controller.continue_() if self.controller else None
-            )
-            step = QPushButton("Step (F10)")
-            step.setObjectName("runStep")
-            step.setToolTip("Run only this node, then pause again")
-            step.clicked.connect(lambda: self.controller.step() if self.controller else None)
-            row.addWidget(self.continue_button)
-            row.addWidget(step)
-            row.addStretch(1)
-            holder = QWidget()
-            holder.setLayout(row)
-            row.setContentsMargins(0, 0, 0, 0)
-            page.add(holder)
+            held = blocks.add(("held", node.node_id), self._held_controls)
+            self.continue_button = held.findChild(QPushButton, "runContinue")
         if node.status in (CACHED, REUSED):
-            page.add(self._cache_note(node))
+            note = self._cache_note_text(node)
+            blocks.add(("cache", note), lambda: _box(note, STATUS_COLOURS[CACHED], "runCacheNote"))
         if node.status == FAILED and node.error is not None:
-            self._build_error(page, node)
+            error = node.error
+            box = blocks.add(("error", _Same(error)), lambda: self._error_block(error))
+            self.error_box = box.findChild(QLabel, "runError")
         if node.status == SKIPPED:
-            page.add(_box(f"<b>Skipped</b>: {escape(node.skip_reason)}", "#6b6f76", "runSkipped"))
+            reason = node.skip_reason
+            blocks.add(
+                ("skipped", reason),
+                lambda: _box(f"<b>Skipped</b>: {escape(reason)}", "#6b6f76", "runSkipped"),
+            )
         if node.status == CANCELLED:
-            page.add(_help("The run was stopped " + ("while this node ran; what it had produced is kept below."
-                                                       if node.started is not None else "before this node ran.")))  # fmt: skip
+            text = "The run was stopped " + ("while this node ran; what it had produced is kept below."
+                                             if node.started is not None else "before this node ran.")  # fmt: skip
+            blocks.add(("help", text), lambda: _help(text))
 
         # inputs
         if node.inputs is not None:
-            page.add(_section("Inputs"))
+            blocks.add(("section", "Inputs"), lambda: _section("Inputs"))
             if not node.inputs:
-                page.add(_help("This node has no inputs."))
+                text = "This node has no inputs."
+                blocks.add(("help", text), lambda: _help(text))
             edits = self.controller.edits.get(node.node_id, {}) if (self.controller and held_here) else {}
             for name, value in node.inputs.items():
-                replaced = " · edited at the breakpoint" if name in node.replaced else ""
-                view = ValueView(name + replaced, editable=held_here)
-                view.setObjectName(f"input_{name}")
-                view.set_value(value)
-                if held_here:
-                    if name in edits and not hasattr(edits[name], "reason"):
-                        view.text.setPlainText(value_to_text(edits[name]))
-                    view.edited.connect(lambda edited, port=name, v=view: self._input_edited(port, edited, v))
-                page.add(view)
-                self.input_views[name] = view
+                replaced = name in node.replaced
+                key = ("input", name, _Same(value), replaced, held_here)
+                self.input_views[name] = blocks.add(
+                    key, lambda n=name, v=value, r=replaced: self._input_view(n, v, r, held_here, edits)
+                )
         elif node.status in (PENDING, QUEUED):
-            page.add(_help("Waiting: its inputs are not resolved yet."))
+            text = "Waiting: its inputs are not resolved yet."
+            blocks.add(("help", text), lambda: _help(text))
 
         # outputs
-        if node.status == RUNNING or (node.chunks and not node.outputs):
-            page.add(_section("Answer (streaming)" if node.status == RUNNING else "Partial answer"))
-            self.stream_view = ValueView("text")
-            self.stream_view.setObjectName("streamView")
-            if node.chunks:
-                self.stream_view.set_value(node.text, streaming=node.status == RUNNING)
-            elif node.status == RUNNING:
-                self.stream_view.set_value("", streaming=True)
-            if not node.chunks and node.status == RUNNING:
-                page.add(_help("Nothing streamed yet…"))
-            page.add(self.stream_view)
+        running = node.status == RUNNING
+        if running or (node.chunks and not node.outputs):
+            heading = "Answer (streaming)" if running else "Partial answer"
+            blocks.add(("section", heading), lambda: _section(heading))
+            if not node.chunks and running:
+                text = "Nothing streamed yet…"
+                blocks.add(("help", text), lambda: _help(text))
+            self.stream_view = blocks.add(("stream", running), lambda: self._stream_view(node))
         if node.outputs or node.skipped_outputs:
-            page.add(_section("Outputs"))
+            blocks.add(("section", "Outputs"), lambda: _section("Outputs"))
             for name, value in node.outputs.items():
-                view = ValueView(name)
-                view.setObjectName(f"output_{name}")
-                view.set_value(value)
-                page.add(view)
-                self.output_views[name] = view
+                self.output_views[name] = blocks.add(
+                    ("output", name, _Same(value)), lambda n=name, v=value: _output_view(n, v)
+                )
             for name, reason in node.skipped_outputs.items():
-                page.add(_help(f"{name}: not produced — {reason}"))
+                text = f"{name}: not produced — {reason}"
+                blocks.add(("help", text), lambda t=text: _help(t))
 
         # logs
         if node.logs:
-            page.add(_section("Log"))
-            self.logs_view = QPlainTextEdit()
-            self.logs_view.setObjectName("runLogs")
-            self.logs_view.setReadOnly(True)
-            self.logs_view.setFont(monospace())
-            self.logs_view.setFixedHeight(90)
-            page.add(self.logs_view)
+            blocks.add(("section", "Log"), lambda: _section("Log"))
+            logs_view = blocks.add(("logs",), _logs_view)
+            if blocks.built:
+                self._logs_shown = 0
+            self.logs_view = logs_view
             self._refresh_logs(node)
 
-    def _cache_note(self, node: NodeRunState) -> QLabel:
-        if node.status == REUSED:
-            text = "Reused from the previous run: this node was not run again."
-        else:
-            saving = f"{node.saved_tokens:,} tokens" if node.saved_tokens else "a run"
-            cost = format_cost(node.saved_cost_usd)
-            text = (f"<b>From the cache</b>: same settings and inputs as an earlier run, so its result was "
-                    f"reused — saved {saving}{' (' + cost + ')' if cost else ''}.")  # fmt: skip
-        return _box(text, STATUS_COLOURS[CACHED], "runCacheNote")
+    def _held_controls(self) -> QWidget:
+        holder = _Holder()
+        holder.add(_box("<b>Paused before this node runs.</b> Its inputs are below and can be edited; "
+                        "Continue runs it with the edited values, and they flow on downstream.",
+                        STATUS_COLOURS[PAUSED], "runPausedBanner"))  # fmt: skip
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        continue_button = QPushButton("Continue (F8)")
+        continue_button.setObjectName("runContinue")
+        continue_button.clicked.connect(lambda: self.controller.continue_() if self.controller else None)
+        step = QPushButton("Step (F10)")
+        step.setObjectName("runStep")
+        step.setToolTip("Run only this node, then pause again")
+        step.clicked.connect(lambda: self.controller.step() if self.controller else None)
+        row.addWidget(continue_button)
+        row.addWidget(step)
+        row.addStretch(1)
+        holder.layout_.addLayout(row)
+        return holder
 
-    def _build_error(self, page: _Page, node: NodeRunState) -> None:
-        error = node.error
-        assert error is not None
+    def _input_view(
+        self, name: str, value: Any, replaced: bool, held_here: bool, edits: dict[str, Any]
+    ) -> ValueView:
+        view = ValueView(name + (" · edited at the breakpoint" if replaced else ""), editable=held_here)
+        view.setObjectName(f"input_{name}")
+        view.set_value(value)
+        if held_here:
+            if name in edits and not hasattr(edits[name], "reason"):
+                view.text.setPlainText(value_to_text(edits[name]))
+            view.edited.connect(lambda edited, port=name, v=view: self._input_edited(port, edited, v))
+        return view
+
+    @staticmethod
+    def _stream_view(node: NodeRunState) -> ValueView:
+        view = ValueView("text")
+        view.setObjectName("streamView")
+        if node.chunks:
+            view.set_value(node.text, streaming=node.status == RUNNING)
+        elif node.status == RUNNING:
+            view.set_value("", streaming=True)
+        return view
+
+    @staticmethod
+    def _cache_note_text(node: NodeRunState) -> str:
+        if node.status == REUSED:
+            return "Reused from the previous run: this node was not run again."
+        saving = f"{node.saved_tokens:,} tokens" if node.saved_tokens else "a run"
+        cost = format_cost(node.saved_cost_usd)
+        return (f"<b>From the cache</b>: same settings and inputs as an earlier run, so its result was "
+                f"reused — saved {saving}{' (' + cost + ')' if cost else ''}.")  # fmt: skip
+
+    def _error_block(self, error: Any) -> QWidget:
+        holder = _Holder()
         where = []
         if error.port:
             where.append(f"input '{escape(error.port)}'")
@@ -814,8 +924,7 @@ class RunTab(QScrollArea):
                 f"Line {error.user_line} of your code"
                 + (f": <code>{escape(code_line)}</code>" if code_line else "")
             )
-        self.error_box = _box("<br>".join(lines), STATUS_COLOURS[FAILED], "runError")
-        page.add(self.error_box)
+        holder.add(_box("<br>".join(lines), STATUS_COLOURS[FAILED], "runError"))
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         copy = QToolButton()
@@ -840,11 +949,10 @@ class RunTab(QScrollArea):
             details.hide()
             toggle.toggled.connect(details.setVisible)
         row.addStretch(1)
-        holder = QWidget()
-        holder.setLayout(row)
-        page.add(holder)
+        holder.layout_.addLayout(row)
         if details is not None:
-            page.add(details)
+            holder.add(details)
+        return holder
 
     def _code_line(self, line: int) -> str:
         node = self.node

@@ -138,6 +138,37 @@ def test_a_run_streams_into_the_inspector_and_leaves_states_previews_and_totals(
     assert window.editor.stack.count() == 0 and window.editor.stack.isClean()
 
 
+def test_status_changes_keep_the_inspectors_widgets_and_the_nodes_cached_picture(
+    window, qtbot, tmp_path, fake_llm
+):
+    """A status change of the watched node adds or removes a block of the Run tab instead of
+    building every value view again, and repaints the node's status ring and strip, not the
+    node: both would otherwise stall a streaming run's frames (issue 7, benchmark P6)."""
+    fake_llm.chunk_delay_ms = 25
+    open_file(window, tmp_path, example("chain-three-prompts"))
+    select(window, "facts")
+    node_item = item(window, "facts")
+    start(window, qtbot, topic="tea")
+    tab = window.inspector.run_tab
+    qtbot.waitUntil(lambda: tab.stream_view is not None and bool(tab.input_views), timeout=WAIT)
+    running_input, running_status = tab.input_views["prompt"], tab.status_label
+    assert node_item.run_outline is not None and node_item.run_outline.isVisible()
+    repaints: list[str] = []
+    node_item.update = lambda *args: repaints.append("node")  # type: ignore[method-assign]
+    finished(window, qtbot)
+    assert window.runs.shown.node("facts").status == DONE
+    # The same input view and status line as while it ran; the stream became the output.
+    assert tab.input_views["prompt"] is running_input
+    assert tab.status_label is running_status
+    assert tab.stream_view is None and tab.output_views["text"].copy_text()
+    assert tab.findChild(type(running_input), "streamView") is None
+    assert repaints == []
+    # Another node shows its own values, not the previous node's views.
+    select(window, "paragraph")
+    assert tab.input_views and tab.input_views["prompt"] is not running_input
+    assert tab.input_views["prompt"].copy_text() == window.runs.shown.node("paragraph").inputs["prompt"]
+
+
 def test_the_inputs_form_remembers_values_per_file_outside_the_workflow(
     window, qtbot, tmp_path, fake_llm, isolated_user_dirs
 ):
