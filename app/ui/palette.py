@@ -1,9 +1,15 @@
 """The node palette: the catalogue by category, with search; drag a node type onto the canvas
-(or double-click it) to add it."""
+(or double-click it) to add it.
+
+Start-up: the main window creates the palette empty (it is on screen at the first paint) and fills
+it with `set_entries` once the registry is discovered, after that paint; nothing here imports the
+engine (pydantic, the node modules) at module level.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import weakref
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
@@ -17,12 +23,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.registry import Registry
-from app.ui.canvas.view import NODE_TYPE_MIME
 from app.ui.fuzzy import Entry, search
 from app.ui.theme import category_colour
 
+if TYPE_CHECKING:
+    from app.core.registry import Registry
+
 TYPE_ROLE = Qt.ItemDataRole.UserRole + 1
+#: Each registry's catalogue, built once (every type's `describe()` builds its JSON schema): with
+#: the type ids it was built from, so a type registered later rebuilds it.
+_catalogues: weakref.WeakKeyDictionary[Registry, tuple[tuple[str, ...], list[Entry]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _node_type_mime() -> str:
+    from app.ui.canvas.view import NODE_TYPE_MIME  # the canvas imports the engine: only when dragging
+
+    return NODE_TYPE_MIME
 
 
 def dot_icon(colour: QColor, size: int = 12) -> QIcon:
@@ -39,6 +57,11 @@ def dot_icon(colour: QColor, size: int = 12) -> QIcon:
 
 
 def catalogue_entries(registry: Registry) -> list[Entry]:
+    """Every node type as a palette / quick-add entry (built once per registry and its types)."""
+    type_ids = tuple(registry.type_ids())
+    cached = _catalogues.get(registry)
+    if cached is not None and cached[0] == type_ids:
+        return list(cached[1])
     entries = []
     for node_type in registry:
         described = node_type.describe()
@@ -52,7 +75,8 @@ def catalogue_entries(registry: Registry) -> list[Entry]:
                 payload=described,
             )
         )
-    return entries
+    _catalogues[registry] = (type_ids, entries)
+    return list(entries)
 
 
 def ports_summary(described: dict[str, Any]) -> str:
@@ -66,27 +90,38 @@ def ports_summary(described: dict[str, Any]) -> str:
 
 class _Tree(QTreeWidget):
     def mimeTypes(self) -> list[str]:
-        return [NODE_TYPE_MIME]
+        return [_node_type_mime()]
 
     def mimeData(self, items: list[QTreeWidgetItem]) -> QMimeData:
         data = QMimeData()
         type_ids = [item.data(0, TYPE_ROLE) for item in items if item.data(0, TYPE_ROLE)]
         if type_ids:
-            data.setData(NODE_TYPE_MIME, type_ids[0].encode("utf-8"))
+            data.setData(_node_type_mime(), type_ids[0].encode("utf-8"))
             data.setText(type_ids[0])
         return data
 
 
 class NodePalette(QWidget):
-    """Emits `activated(type_id)` on double-click / Enter; dragging carries NODE_TYPE_MIME."""
+    """Emits `activated(type_id)` on double-click / Enter; dragging carries NODE_TYPE_MIME.
+
+    `NodePalette(registry)` lists the registry's types; `NodePalette()` starts empty until
+    `set_entries` (the main window fills it after its first paint)."""
 
     activated = Signal(str)
 
-    def __init__(self, registry: Registry, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        registry: Registry | None = None,
+        parent: QWidget | None = None,
+        *,
+        entries: list[Entry] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("nodePalette")
         self.registry = registry
-        self.entries = catalogue_entries(registry)
+        if entries is None:
+            entries = catalogue_entries(registry) if registry is not None else []
+        self.entries = entries
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(6)
@@ -118,6 +153,15 @@ class NodePalette(QWidget):
         self.info.setText("Drag a node onto the canvas, or double-click it.")
         layout.addWidget(self.info)
         self._build()
+
+    def set_entries(self, entries: list[Entry], registry: Registry | None = None) -> None:
+        """List these node types (the search text, if any, still applies)."""
+        self.entries = list(entries)
+        if registry is not None:
+            self.registry = registry
+        self._build()
+        if self.search.text():
+            self.filter(self.search.text())
 
     def _build(self) -> None:
         self.tree.clear()

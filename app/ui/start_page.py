@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -33,6 +34,13 @@ HOW_IT_WORKS = (
     "hosted model in Settings. When the workflow does what you want, export it as a Python script."
 )
 COLUMNS = 3
+
+
+def app_icon() -> QIcon:
+    """Chainwright's icon: `app.ui.help.app_icon`, without importing `help` (it imports
+    importlib.metadata, which the first paint can do without)."""
+    path = resources.resources_dir() / "icons" / "chainwright.svg"
+    return QIcon(str(path)) if path.is_file() else QIcon()
 
 
 def examples_dir() -> Path:
@@ -119,7 +127,7 @@ class StartPage(QScrollArea):
     example_chosen = Signal(str)  # an example file (opened as a new, untitled copy)
     run_example_requested = Signal(str)  # open this example and run it now
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, recent: list[str] | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("startPage")
         self.setWidgetResizable(True)
@@ -130,10 +138,9 @@ class StartPage(QScrollArea):
         #: when the window handles `run_example_requested` on its own.
         self.runs_examples_itself = True
         self.run_example_requested.connect(self._run_example)
-        self.refresh([])
+        self.refresh(recent or [])
 
     def refresh(self, recent: list[str], examples: list[Example] | None = None) -> None:
-        from app.ui.help import app_icon
         from app.ui.welcome import first_example
 
         self._recent, self._examples_given = list(recent), examples
@@ -249,6 +256,14 @@ class StartPage(QScrollArea):
             layout.addLayout(grid)
         layout.addStretch(1)
         self.setWidget(body)
+
+    def repaint_pictures(self) -> None:
+        """Paint the gallery's pictures again (their node colours come from the registry once it
+        is discovered; see `welcome._category`)."""
+        from app.ui.welcome import GraphPicture
+
+        for picture in self.findChildren(GraphPicture):
+            picture.update()
 
     def _run_example(self, path: str) -> None:
         if not self.runs_examples_itself:

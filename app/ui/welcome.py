@@ -13,9 +13,9 @@ window offers its own run controller, this module drives the engine directly.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -86,11 +86,14 @@ def first_example(folder: Path | None = None) -> Path | None:
 
 # -- graph pictures ------------------------------------------------------------------------------------------
 def _category(type_id: str) -> str:
-    from app.core.registry import default_registry
-
-    node_type = default_registry().get(type_id)
-    if node_type is not None:
-        return node_type.category
+    """The type's category from the registry once it is discovered; before that (the start page is
+    painted before the engine is imported, see `MainWindow`) from the id's prefix, which gives
+    the built-in types' own categories. The window repaints the pictures when the registry is in."""
+    registry = sys.modules.get("app.core.registry")
+    if registry is not None and registry.default_registry.cache_info().currsize:
+        node_type = registry.default_registry().get(type_id)
+        if node_type is not None:
+            return str(node_type.category)
     return _PREFIX_CATEGORY.get(type_id.split(".", 1)[0], type_id)
 
 
@@ -281,6 +284,8 @@ class WorkflowRun(QObject):
         return self.done
 
     def _work(self) -> None:
+        import asyncio
+
         from app.core.cache import Cache
         from app.core.executor import Executor
         from app.core.graph import analyze
