@@ -4,16 +4,34 @@ panel (bottom), menus, toolbar and status bar; one document per window.
 Runs: the Run menu and toolbar drive a `run_bridge.RunController` (the executor on its own
 thread). Its state is shown on the canvas, in the inspector's Run tab, in the Run panel and in
 the status bar, and is never written to the document or its undo stack.
+
+Start-up: the window is built in two steps. The *shell* — menus, toolbar, status bar, the docks'
+frames, the start page — needs only Qt and the standard library. The rest — the user settings and
+the node registry (pydantic, every node module), the canvas, the palette's catalogue, the
+inspector, the problems list, the run layer — is built by `ensure_ready`. `MainWindow(...)` does
+both at once; `MainWindow(defer=True)` (what `run_app` uses) builds the shell, and `ensure_ready`
+runs right after the window's first paint, so the window is on screen before the engine is
+imported. Anything that reads a part of the second step before then builds it on the spot
+(`__getattr__`), so no caller sees a half-built window.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent, QUndoGroup
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QGuiApplication,
+    QKeySequence,
+    QPaintEvent,
+    QShowEvent,
+    QUndoGroup,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -31,35 +49,31 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import trust
-from app.core.autosave import discard_autosave, document_key, write_autosave
-from app.core.document import WorkflowDocument
-from app.core.model import Workflow, WorkflowFileError, load_workflow
-from app.core.problems import Problem
-from app.core.registry import Registry, default_registry
-from app.core.settings import Settings
+# Only Qt, the standard library and light modules here: the first paint needs nothing else. The
+# engine and the heavy UI parts are imported where they are used (see the module docstring).
 from app.core.values import can_connect
-from app.ui.canvas.comment_item import CommentItem
-from app.ui.canvas.node_item import NodeItem
-from app.ui.canvas.scene import WireDrop
-from app.ui.canvas.view import CanvasView
-from app.ui.canvas.wire_item import WireItem
-from app.ui.editor import CLIPBOARD_MIME, DocumentEditor
-from app.ui.export_dialog import install_export_action
 from app.ui.fuzzy import Entry
-from app.ui.help import app_icon, install_help_menu, show_about
-from app.ui.inspector import Inspector
-from app.ui.palette import NodePalette, catalogue_entries
-from app.ui.problems_panel import ProblemsPanel
-from app.ui.quick_add import QuickAddPopup
-from app.ui.run_bridge import RunController, workflow_key
-from app.ui.run_inputs import InputMemory, RunInputsDialog, workflow_inputs
-from app.ui.run_panel import RunPanel
-from app.ui.run_state import RunState, run_headline, run_totals_text
-from app.ui.settings_dialog import install_settings_action
-from app.ui.start_page import StartPage, list_examples
+from app.ui.palette import NodePalette
+from app.ui.start_page import StartPage, app_icon, list_examples
 from app.ui.theme import CanvasColours
-from app.ui.trust_banner import TrustBanner
+
+if TYPE_CHECKING:
+    from app.core.document import WorkflowDocument
+    from app.core.model import Workflow
+    from app.core.problems import Problem
+    from app.core.registry import Registry
+    from app.core.settings import Settings
+    from app.ui.canvas.scene import WireDrop
+    from app.ui.canvas.view import CanvasView
+    from app.ui.editor import DocumentEditor
+    from app.ui.inspector import Inspector
+    from app.ui.problems_panel import ProblemsPanel
+    from app.ui.quick_add import QuickAddPopup
+    from app.ui.run_bridge import RunController
+    from app.ui.run_inputs import InputMemory, RunInputsDialog
+    from app.ui.run_panel import RunPanel
+    from app.ui.run_state import RunState
+    from app.ui.trust_banner import TrustBanner
 
 MAX_RECENT = 10
 FILE_FILTER = "Chainwright workflows (*.json);;All files (*)"
@@ -68,27 +82,139 @@ OPEN_FILTER = "Chainwright workflows (*.json);;Scripts exported by Chainwright (
 
 class MainWindow(QMainWindow):
     windows: ClassVar[list[MainWindow]] = []
+    #: What `ensure_ready` builds (the second step of start-up, see the module docstring).
+    _DEFERRED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "settings", "registry", "_catalogue", "view", "canvas_page", "trust_banner", "quick_add",
+            "inspector", "problems_panel", "runs", "input_memory", "inputs_dialog", "run_panel",
+        }
+    )  # fmt: skip
 
-    def __init__(self, settings: Settings | None = None, registry: Registry | None = None) -> None:
+    settings: Settings
+    registry: Registry
+    view: CanvasView
+    canvas_page: QWidget
+    trust_banner: TrustBanner
+    quick_add: QuickAddPopup
+    inspector: Inspector
+    problems_panel: ProblemsPanel
+    runs: RunController
+    input_memory: InputMemory
+    inputs_dialog: RunInputsDialog | None
+    run_panel: RunPanel
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        registry: Registry | None = None,
+        *,
+        defer: bool = False,
+        recent_files: list[str] | None = None,
+    ) -> None:
+        """`settings` default to the user's (loaded in `ensure_ready` when deferred), `registry` to
+        the installed node types. `defer=True` builds only what the first paint needs and the rest
+        right after that paint; `recent_files` are then shown on the start page until the settings
+        are loaded (`run_app` reads them from the settings file without the engine)."""
         super().__init__()
+        self._ready = False
+        self._finish_after_paint = False
+        self._when_ready: list[Callable[[], None]] = []
         self.setObjectName("mainWindow")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-        self.settings = settings if settings is not None else Settings.load()
-        self.registry = registry or default_registry()
+        if settings is None and not defer:
+            from app.core.settings import Settings
+
+            settings = Settings.load()
+        if settings is not None:
+            self.settings = settings
+            recent_files = settings.recent_files
+        self._registry_given = registry
         self.editor: DocumentEditor | None = None
         self.undo_group = QUndoGroup(self)
-        self._catalogue = catalogue_entries(self.registry)
         self._quick_context: dict[str, Any] = {}
 
         self.central = QStackedWidget()
         self.central.setObjectName("centralStack")
-        self.start_page = StartPage()
-        self.view = CanvasView()
+        self.start_page = StartPage(recent=list(recent_files or []))
         self.restricted = False
         self.autosave_key: str | None = None
         self._autosave_timer = QTimer(self)
         self._autosave_timer.timeout.connect(self.autosave)
-        self.apply_settings()
+        self.central.addWidget(self.start_page)
+        self.setCentralWidget(self.central)
+
+        self._build_docks()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status_bar()
+        self._build_run_actions()
+        self._connect()
+        self.setDockNestingEnabled(True)
+        self.resize(1360, 860)
+        self.setWindowIcon(app_icon())
+        self._show_start_page()
+        MainWindow.windows.append(self)
+        if defer:
+            self._finish_after_paint = True
+        else:
+            self.ensure_ready()
+
+    # -- start-up, second step -----------------------------------------------------------------------
+    @property
+    def is_ready(self) -> bool:
+        """True once `ensure_ready` has built the whole window."""
+        return self._ready
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when ordinary lookup fails: a part built by `ensure_ready` asked for before
+        # the deferred step ran (a shortcut pressed within the first moment) is built now.
+        if name in MainWindow._DEFERRED and not self.__dict__.get("_ready", True):
+            self.ensure_ready()
+            return getattr(self, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._finish_after_paint:
+            # The first frame is being painted: the rest of the window is built once it is on screen.
+            self._finish_after_paint = False
+            QTimer.singleShot(0, self, self.ensure_ready)
+
+    def when_ready(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once the window is fully built (now, if it is)."""
+        if self._ready:
+            callback()
+        else:
+            self._when_ready.append(callback)
+
+    def ensure_ready(self) -> None:
+        """Build what the shell left out: settings (if not given), the registry and catalogue, the
+        canvas, the palette's entries, the inspector, the problems list and the run layer."""
+        if self._ready:
+            return
+        self._ready = True
+        self._finish_after_paint = False
+        from app.core.registry import default_registry
+        from app.ui.canvas.view import CanvasView
+        from app.ui.export_dialog import install_export_action
+        from app.ui.help import install_help_menu
+        from app.ui.inspector import Inspector
+        from app.ui.palette import catalogue_entries
+        from app.ui.problems_panel import ProblemsPanel
+        from app.ui.quick_add import QuickAddPopup
+        from app.ui.settings_dialog import install_settings_action
+        from app.ui.trust_banner import TrustBanner
+
+        if "settings" not in self.__dict__:
+            from app.core.settings import Settings
+
+            self.settings = Settings.load()
+        self.registry = self._registry_given or default_registry()
+        self._catalogue = catalogue_entries(self.registry)
+        self.palette_widget.set_entries(self._catalogue, self.registry)
+
+        self.view = CanvasView()
         self.trust_banner = TrustBanner()
         self.trust_banner.trust_requested.connect(self.trust_document)
         self.canvas_page = QWidget()
@@ -97,27 +223,40 @@ class MainWindow(QMainWindow):
         canvas_layout.setSpacing(0)
         canvas_layout.addWidget(self.trust_banner)
         canvas_layout.addWidget(self.view, 1)
-        self.central.addWidget(self.start_page)
         self.central.addWidget(self.canvas_page)
-        self.setCentralWidget(self.central)
         self.quick_add = QuickAddPopup(self.view)
         self.quick_add.chosen.connect(self._quick_chosen)
-
-        self._build_docks()
-        self._build_actions()
-        self._build_menus()
-        self._build_toolbar()
-        self._build_status_bar()
+        self.inspector = Inspector()
+        self.problems_panel = ProblemsPanel()
+        self._fill_dock(self.overview_dock, self.view.minimap)
+        self._fill_dock(self.inspector_dock, self.inspector)
+        self._fill_dock(self.problems_dock, self.problems_panel)
         self._build_run()
         install_settings_action(self)
         install_export_action(self)
         install_help_menu(self)
-        self._connect()
-        self.setDockNestingEnabled(True)
-        self.resize(1360, 860)
-        self.setWindowIcon(app_icon())
-        self._show_start_page()
-        MainWindow.windows.append(self)
+        self.view.node_type_dropped.connect(self._add_node_at)
+        self.view.quick_add_requested.connect(self.open_quick_add)
+        self.view.zoom_changed.connect(self._show_zoom)
+        self.problems_panel.problem_activated.connect(self.reveal_problem)
+        self.problems_panel.count_changed.connect(self._show_problem_count)
+        self.apply_settings()
+        if self.start_page._recent != list(self.settings.recent_files):
+            self.start_page.refresh(self.settings.recent_files)
+        else:
+            self.start_page.repaint_pictures()  # in the registry's categories, now it is discovered
+        if getattr(self, "_sized_docks", False):
+            self._size_docks()
+        self._update_actions()
+        callbacks, self._when_ready = self._when_ready, []
+        for callback in callbacks:
+            callback()
+
+    def _fill_dock(self, dock: QDockWidget, widget: QWidget) -> None:
+        placeholder = dock.widget()
+        dock.setWidget(widget)
+        if placeholder is not None and placeholder is not widget:
+            placeholder.deleteLater()
 
     # -- construction -----------------------------------------------------------------------------
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -133,17 +272,18 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_docks(self) -> None:
-        self.palette_widget = NodePalette(self.registry)
+        """Every dock; the palette is filled, and the overview map, inspector, problems list and
+        Run panel put in, by `ensure_ready`."""
+        self.palette_widget = NodePalette()
         self.palette_dock = self._dock(
             "Nodes", "paletteDock", self.palette_widget, Qt.DockWidgetArea.LeftDockWidgetArea
         )
         self.overview_dock = self._dock(
-            "Overview", "overviewDock", self.view.minimap, Qt.DockWidgetArea.LeftDockWidgetArea
+            "Overview", "overviewDock", _placeholder("overview"), Qt.DockWidgetArea.LeftDockWidgetArea
         )
         self.splitDockWidget(self.palette_dock, self.overview_dock, Qt.Orientation.Vertical)
-        self.inspector = Inspector()
         self.inspector_dock = self._dock(
-            "Inspector", "inspectorDock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
+            "Inspector", "inspectorDock", _placeholder("inspector"), Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.history_view = QUndoView(self.undo_group)
         self.history_view.setObjectName("historyView")
@@ -153,13 +293,14 @@ class MainWindow(QMainWindow):
         )
         self.tabifyDockWidget(self.inspector_dock, self.history_dock)
         self.history_dock.hide()
-        self.problems_panel = ProblemsPanel()
         self.problems_dock = self._dock(
-            "Problems", "problemsDock", self.problems_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+            "Problems", "problemsDock", _placeholder("problems"), Qt.DockWidgetArea.BottomDockWidgetArea
         )
         self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 340], Qt.Orientation.Horizontal)
         self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
         self.problems_dock.hide()  # shown when a workflow has problems, or from the status bar
+        self.run_dock = self.add_bottom_panel(_placeholder("run"), "Run", "runDock")
+        self.run_dock.hide()  # shown when a run starts
 
     def add_bottom_panel(self, widget: QWidget, title: str, name: str) -> QDockWidget:
         """Add a panel to the bottom area, as a tab next to Problems (run output goes here)."""
@@ -277,10 +418,14 @@ class MainWindow(QMainWindow):
             "&Actual Size", "actionZoomReset", lambda: self.view.set_zoom(1.0), "Ctrl+0"
         )
         self.act_fit = self._action(
-            "&Fit to Window", "actionFit", self.view.fit_to_view, "Ctrl+1", tip="Show the whole workflow"
+            "&Fit to Window",
+            "actionFit",
+            lambda: self.view.fit_to_view(),
+            "Ctrl+1",
+            tip="Show the whole workflow",
         )
         self.act_zoom_selection = self._action(
-            "Zoom to &Selection", "actionZoomSelection", self.view.zoom_to_selection, "Ctrl+2"
+            "Zoom to &Selection", "actionZoomSelection", lambda: self.view.zoom_to_selection(), "Ctrl+2"
         )
         self.act_snap = self._action(
             "Snap to &Grid",
@@ -383,11 +528,6 @@ class MainWindow(QMainWindow):
         self.start_page.path_chosen.connect(self.open_path)
         self.start_page.example_chosen.connect(self.open_example)
         self.palette_widget.activated.connect(self._palette_activated)
-        self.view.node_type_dropped.connect(self._add_node_at)
-        self.view.quick_add_requested.connect(self.open_quick_add)
-        self.view.zoom_changed.connect(self._show_zoom)
-        self.problems_panel.problem_activated.connect(self.reveal_problem)
-        self.problems_panel.count_changed.connect(self._show_problem_count)
         self.undo_group.cleanChanged.connect(self._update_title)
 
     # -- documents ------------------------------------------------------------------------------------
@@ -410,6 +550,8 @@ class MainWindow(QMainWindow):
         return window
 
     def new_document(self) -> MainWindow:
+        from app.core.document import WorkflowDocument
+
         window = self._target_window()
         window.set_document(WorkflowDocument(registry=self.registry))
         return window
@@ -425,6 +567,10 @@ class MainWindow(QMainWindow):
     def open_path(self, path: str | Path) -> MainWindow | None:
         """Open a file (in this window if it holds nothing worth keeping, else in a new one).
         A file that cannot be read is reported; one with mistakes opens, with its problems listed."""
+        from app.core import trust
+        from app.core.document import WorkflowDocument
+        from app.core.model import WorkflowFileError, load_workflow
+
         path = Path(path)
         for window in MainWindow.windows:
             if window.doc is not None and window.doc.path is not None and _same(window.doc.path, path):
@@ -454,6 +600,9 @@ class MainWindow(QMainWindow):
 
     def open_example(self, path: str | Path) -> MainWindow | None:
         """An example opens as a new, untitled workflow, so the gallery itself is never changed."""
+        from app.core.document import WorkflowDocument
+        from app.core.model import WorkflowFileError, load_workflow
+
         try:
             workflow = load_workflow(path)
         except WorkflowFileError as exc:
@@ -466,6 +615,10 @@ class MainWindow(QMainWindow):
     def set_document(self, doc: WorkflowDocument, *, restricted: bool = False) -> None:
         """Show `doc`; `restricted` for a file this computer's Chainwright did not write (runs are limited
         until the user trusts it)."""
+        from app.core.autosave import discard_autosave, document_key
+        from app.ui.editor import DocumentEditor
+
+        self.ensure_ready()
         self.restricted = restricted
         self.trust_banner.setVisible(restricted)
         if self.autosave_key is not None:
@@ -512,6 +665,8 @@ class MainWindow(QMainWindow):
         """Write unsaved changes to the user data dir (never over the user's file). True if written."""
         if self.editor is None or self.autosave_key is None or self.editor.stack.isClean():
             return False
+        from app.core.autosave import write_autosave
+
         try:
             write_autosave(self.autosave_key, self.editor.doc.workflow, self.editor.doc.path)
         except OSError as exc:
@@ -522,6 +677,8 @@ class MainWindow(QMainWindow):
     def open_recovered(self, workflow: Workflow, original: Path | None, key: str) -> MainWindow:
         """An autosaved workflow, opened as unsaved changes (Save asks where to keep it). Its autosave
         stays until those changes are saved or discarded."""
+        from app.core.document import WorkflowDocument
+
         window = self._target_window()
         window.set_document(WorkflowDocument(workflow, registry=self.registry))
         window.autosave_key = key
@@ -536,6 +693,8 @@ class MainWindow(QMainWindow):
         """The user trusts the open workflow: remember its content (if it is a file) and lift the limits."""
         if self.editor is None:
             return
+        from app.core import trust
+
         path = self.editor.doc.path
         if path is not None and Path(path).is_file():
             trust.remember(Path(path).read_bytes())
@@ -601,6 +760,10 @@ class MainWindow(QMainWindow):
         return self._save_to(Path(path))
 
     def _save_to(self, path: Path) -> bool:
+        from app.core import trust
+        from app.core.autosave import discard_autosave, document_key
+        from app.core.model import WorkflowFileError
+
         assert self.editor is not None
         self._store_view()
         try:
@@ -654,8 +817,11 @@ class MainWindow(QMainWindow):
             MainWindow.windows.remove(self)
         self._autosave_timer.stop()
         if self.autosave_key is not None:
+            from app.core.autosave import discard_autosave
+
             discard_autosave(self.autosave_key)  # saved, or the user chose to discard
-        self.runs.shutdown()
+        if self._ready:  # no run controller before then
+            self.runs.shutdown()
         event.accept()
 
     def quit_all(self) -> None:
@@ -703,7 +869,6 @@ class MainWindow(QMainWindow):
             action.setStatusTip(example.description)
 
     def _show_start_page(self) -> None:
-        self.start_page.refresh(self.settings.recent_files)
         self.central.setCurrentWidget(self.start_page)
         self._update_title()
         self._update_actions()
@@ -719,6 +884,8 @@ class MainWindow(QMainWindow):
         if not nodes and not comments:
             self._status("Nothing selected to copy")
             return False
+        from app.ui.editor import CLIPBOARD_MIME
+
         text = self.editor.copy_text(nodes, comments)
         data = QMimeData()
         data.setText(text)
@@ -735,6 +902,8 @@ class MainWindow(QMainWindow):
     def paste(self) -> None:
         if self.editor is None:
             return
+        from app.ui.editor import CLIPBOARD_MIME
+
         data = QGuiApplication.clipboard().mimeData()
         text = ""
         if data is not None and data.hasFormat(CLIPBOARD_MIME):
@@ -765,6 +934,9 @@ class MainWindow(QMainWindow):
     def select_all(self) -> None:
         if self.editor is None:
             return
+        from app.ui.canvas.comment_item import CommentItem
+        from app.ui.canvas.node_item import NodeItem
+
         for item in self.editor.scene.items():
             if isinstance(item, NodeItem | CommentItem):
                 item.setSelected(True)
@@ -900,6 +1072,10 @@ class MainWindow(QMainWindow):
         """The canvas's right-click menu for a node, a wire, a comment or empty canvas (None)."""
         if self.editor is None:
             return None
+        from app.ui.canvas.comment_item import CommentItem
+        from app.ui.canvas.node_item import NodeItem
+        from app.ui.canvas.wire_item import WireItem
+
         menu = QMenu(self)
         if isinstance(item, NodeItem):
             menu.addAction(self.act_duplicate)
@@ -926,18 +1102,14 @@ class MainWindow(QMainWindow):
         return menu
 
     def about(self) -> None:
+        from app.ui.help import show_about
+
         show_about(self)
 
     # -- runs ----------------------------------------------------------------------------------------------------
-    def _build_run(self) -> None:
-        """The Run menu, toolbar buttons, Run panel and status-bar totals (see `run_bridge`)."""
-        self.runs = RunController(self.settings, self.registry, self)
-        self.input_memory = InputMemory()
-        self.inputs_dialog: RunInputsDialog | None = None
-        self.run_panel = RunPanel(self.runs)
-        self.run_dock = self.add_bottom_panel(self.run_panel, "Run", "runDock")
-        self.run_dock.hide()  # shown when a run starts
-        self.inspector.set_run_controller(self.runs)
+    def _build_run_actions(self) -> None:
+        """The Run menu, toolbar buttons and status-bar totals (the shell; `_build_run` adds the
+        run controller and the Run panel)."""
         sp = QStyle.StandardPixmap
         self.act_run = self._action(
             "&Run",
@@ -1016,7 +1188,7 @@ class MainWindow(QMainWindow):
         self.act_clear_run = self._action(
             "C&lear Run From Canvas",
             "actionClearRun",
-            self.runs.clear,
+            lambda: self.runs.clear(),
             None,
             tip="Hide the run's states and previews on the canvas",
         )
@@ -1060,6 +1232,18 @@ class MainWindow(QMainWindow):
         self._run_clock.setInterval(250)
         self._run_clock.timeout.connect(self._update_run_label)
 
+    def _build_run(self) -> None:
+        """The run controller (the executor on its own thread, see `run_bridge`) and the Run panel."""
+        from app.ui.run_bridge import RunController
+        from app.ui.run_inputs import InputMemory
+        from app.ui.run_panel import RunPanel
+
+        self.runs = RunController(self.settings, self.registry, self)
+        self.input_memory = InputMemory()
+        self.inputs_dialog = None
+        self.run_panel = RunPanel(self.runs)
+        self._fill_dock(self.run_dock, self.run_panel)
+        self.inspector.set_run_controller(self.runs)
         runs = self.runs
         runs.state_changed.connect(self._run_state_changed)
         runs.nodes_changed.connect(self._run_nodes_changed)
@@ -1120,6 +1304,8 @@ class MainWindow(QMainWindow):
         first (when the workflow has any; the run then starts when the form is accepted)."""
         if self.editor is None or self.runs.busy:
             return None
+        from app.ui.run_inputs import workflow_inputs
+
         doc = self.editor.doc
         specs = workflow_inputs(doc.workflow)
         has_previous = self.runs.last_result is not None or self.runs.replaying
@@ -1147,6 +1333,9 @@ class MainWindow(QMainWindow):
         return state
 
     def _ask_inputs(self, specs: list[Any], **options: Any) -> None:
+        from app.ui.run_bridge import workflow_key
+        from app.ui.run_inputs import RunInputsDialog
+
         assert self.editor is not None
         doc = self.editor.doc
         key = workflow_key(doc.path)
@@ -1279,6 +1468,8 @@ class MainWindow(QMainWindow):
         self._update_run_actions()
 
     def _update_run_label(self) -> None:
+        from app.ui.run_state import run_headline, run_totals_text
+
         state = self.runs.shown
         if state is None:
             self.run_label.hide()
@@ -1295,10 +1486,11 @@ class MainWindow(QMainWindow):
         self.run_label.show()
 
     def _update_run_actions(self) -> None:
-        if not hasattr(self, "runs"):
+        if not hasattr(self, "act_run"):
             return
         has_doc = self.editor is not None
-        busy, paused = self.runs.busy, self.runs.paused
+        runs = self.runs if self._ready else None  # no run controller yet: nothing has run
+        busy, paused = (runs.busy, runs.paused) if runs is not None else (False, False)
         selected = self.editor.scene.selected_nodes() if self.editor is not None else []
         one = len(selected) == 1
         self.act_run.setEnabled(has_doc and (not busy or paused))
@@ -1310,8 +1502,8 @@ class MainWindow(QMainWindow):
         self.act_continue.setEnabled(busy and paused)
         self.act_stop.setEnabled(busy)
         self.act_breakpoint.setEnabled(bool(selected))
-        self.act_clear_breakpoints.setEnabled(bool(self.runs.breakpoints))
-        self.act_clear_run.setEnabled(self.runs.shown is not None and not busy)
+        self.act_clear_breakpoints.setEnabled(runs is not None and bool(runs.breakpoints))
+        self.act_clear_run.setEnabled(runs is not None and runs.shown is not None and not busy)
 
     # -- window state ---------------------------------------------------------------------------------------------
     def _update_title(self, *_args: object) -> None:
@@ -1352,10 +1544,13 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not getattr(self, "_sized_docks", False):
             self._sized_docks = True
-            self.resizeDocks(
-                [self.palette_dock, self.overview_dock], [self.height(), 150], Qt.Orientation.Vertical
-            )
-            self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 340], Qt.Orientation.Horizontal)
+            self._size_docks()
+
+    def _size_docks(self) -> None:
+        self.resizeDocks(
+            [self.palette_dock, self.overview_dock], [self.height(), 150], Qt.Orientation.Vertical
+        )
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 340], Qt.Orientation.Horizontal)
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange) and self.editor:
@@ -1363,6 +1558,13 @@ class MainWindow(QMainWindow):
             self.view.viewport().update()
             self.view.minimap.schedule_render()
         super().changeEvent(event)
+
+
+def _placeholder(name: str) -> QWidget:
+    """A dock's content until `ensure_ready` puts the real one in."""
+    widget = QWidget()
+    widget.setObjectName(f"{name}Placeholder")
+    return widget
 
 
 def _accepts(described: dict[str, Any], drop: WireDrop) -> bool:
