@@ -15,6 +15,10 @@ Rules (binding for every provider):
 - Redirects are never followed (the request carries a credential); a 3xx becomes
   :class:`RedirectRefused` naming the target host.
 - Cancelling the calling task closes the connection at once.
+- Calls made without a ``client`` lease one of the event loop's shared clients
+  (:func:`shared_client`): one origin (scheme + host + port) each, one call at a time, no cookies,
+  no default headers; their connections are reused by later calls to the same origin, and they
+  are closed when the loop shuts down (``asyncio.run``) or by :func:`aclose_shared_clients`.
 
 httpx is imported lazily (only when a request is actually made), so importing this module is
 cheap; the ``httpx``/``httpcore`` loggers are set to WARNING so URLs are never logged at INFO.
@@ -28,15 +32,19 @@ import functools
 import inspect
 import json
 import logging
+import os
 import random
 import socket
 import ssl
+import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from http.cookiejar import CookieJar
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from app.core.llm.sse import SSEEvent, SSEParser
 from app.core.llm.types import (
@@ -125,11 +133,13 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+_HTTP_LOGGERS = (logging.getLogger("httpx"), logging.getLogger("httpcore"))
+
+
 def _httpx() -> Any:
     import httpx
 
-    for name in ("httpx", "httpcore"):
-        logger = logging.getLogger(name)
+    for logger in _HTTP_LOGGERS:  # they log full URLs at INFO
         if logger.level < logging.WARNING:
             logger.setLevel(logging.WARNING)
     return httpx
@@ -147,18 +157,187 @@ def httpx_timeout(t: Timeouts) -> httpx.Timeout:
 
 
 @functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """One TLS context per process: building one loads the whole CA bundle (~55 ms of CPU on the
-    event loop), which httpx would otherwise do for every new client, i.e. every model call."""
+def _tls_context(cert_file: str | None = None, cert_dir: str | None = None) -> ssl.SSLContext:
+    """One TLS context per process (and CA bundle setting): building one loads the whole CA bundle
+    (~55 ms of CPU on the event loop), which httpx would otherwise do for every new client."""
     return _httpx().create_ssl_context()
 
 
+#: Environment variables that shape a client when it is made (proxies and the CA bundle, read by
+#: httpx at construction): a change to any of them gets a new shared client.
+_CLIENT_ENV = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+)
+
+
+def _client_config() -> tuple[str | None, ...]:
+    env = os.environ
+    return tuple(env.get(name) for name in _CLIENT_ENV)
+
+
+class _NoCookies(CookieJar):
+    """A cookie jar that never keeps anything: a shared client must not carry what one answer set
+    (a session cookie, say) into the next request."""
+
+    def set_cookie(self, cookie: Any) -> None:
+        pass
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        pass
+
+
 def new_client(timeouts: Timeouts | None = None) -> httpx.AsyncClient:
-    """An AsyncClient configured the way this layer needs it (no redirects, the shared TLS context)."""
+    """An AsyncClient configured the way this layer needs it: no redirects, the shared TLS context,
+    no cookie jar and no default headers (every request brings its own, credential included)."""
     httpx = _httpx()
+    cfg = _client_config()
     return httpx.AsyncClient(
-        follow_redirects=False, timeout=httpx_timeout(timeouts or Timeouts()), verify=_tls_context()
+        follow_redirects=False,
+        timeout=httpx_timeout(timeouts or Timeouts()),
+        verify=_tls_context(cfg[-2], cfg[-1]),
+        cookies=_NoCookies(),
     )
+
+
+# -- clients shared within an event loop -----------------------------------------------------------
+#
+# Why not one AsyncClient for everything: httpcore 1.0's pool rescans every connection (asking
+# each socket whether it is readable) whenever a request starts or an answer ends, so with 64
+# calls in flight one pool costs more CPU than the connections save. Instead each event loop keeps
+# idle clients per configuration and origin; a call leases one for its whole life (retries
+# included) and gives it back, so every client has one connection, to one host, used by one call at
+# a time, and the next call to that host reuses it (no new client, no TCP connect, no TLS
+# handshake).
+
+_IDLE_PER_ORIGIN = 64  # idle clients kept per origin and configuration; more are closed on return
+
+_Key = tuple[tuple[str | None, ...], str, str, int | None]
+
+
+def _origin_key(url: str) -> _Key:
+    try:
+        parts = urlsplit(url)
+        origin = (parts.scheme.lower(), (parts.hostname or "").lower(), parts.port)
+    except ValueError:
+        origin = ("", url, None)
+    return (_client_config(), *origin)
+
+
+class _LoopClients:
+    """The shared clients of one event loop.
+
+    They are closed when the loop shuts down its async generators - ``asyncio.run`` and
+    ``asyncio.Runner`` do, after cancelling the loop's tasks - through :meth:`_closer`, an async
+    generator started on the loop for that purpose (so no task is left behind), or by
+    :func:`aclose_shared_clients`."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop_ref = weakref.ref(loop)
+        self.idle: dict[_Key, list[httpx.AsyncClient]] = {}
+        self.every: set[httpx.AsyncClient] = set()
+        self.closer: AsyncGenerator[None, None] | None = None
+        self.closed = False
+
+    async def start(self) -> None:
+        self.closer = self._closer()
+        await anext(self.closer)  # registers it with the running loop's async-generator hooks
+
+    async def _closer(self) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await self.aclose()
+
+    def lease(self, key: _Key) -> httpx.AsyncClient:
+        idle = self.idle.get(key)
+        while idle:
+            client = idle.pop()
+            if not client.is_closed:
+                return client
+            self.every.discard(client)
+        client = new_client()
+        self.every.add(client)
+        return client
+
+    async def give_back(self, key: _Key, client: httpx.AsyncClient) -> None:
+        if client.is_closed:
+            self.every.discard(client)
+            return
+        idle = self.idle.setdefault(key, [])
+        if self.closed or len(idle) >= _IDLE_PER_ORIGIN or key[0] != _client_config():
+            self.every.discard(client)
+            await client.aclose()
+        else:
+            idle.append(client)
+
+    async def aclose(self) -> None:
+        self.closed = True
+        loop = self.loop_ref()
+        with _loop_clients_lock:
+            if loop is not None and _loop_clients.get(loop) is self:
+                del _loop_clients[loop]
+        clients, self.every, self.idle = list(self.every), set(), {}
+        for client in clients:
+            with contextlib.suppress(Exception):
+                await client.aclose()
+
+
+_loop_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClients] = (
+    weakref.WeakKeyDictionary()
+)
+_loop_clients_lock = threading.Lock()
+
+
+async def _loop_entry() -> _LoopClients:
+    loop = asyncio.get_running_loop()
+    entry = _loop_clients.get(loop)
+    if entry is None or entry.closed:
+        entry = _LoopClients(loop)
+        with _loop_clients_lock:
+            # loops closed without shutting down their async generators: forget their clients
+            for old in [lp for lp in _loop_clients if lp.is_closed()]:
+                del _loop_clients[old]
+            _loop_clients[loop] = entry
+        await entry.start()
+    return entry
+
+
+@contextlib.asynccontextmanager
+async def shared_client(url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """Lease the running loop's shared client for ``url``'s origin (scheme, host, port) for one
+    call; it goes back to the loop's idle clients afterwards, keeping its connection open for the
+    next call to that origin.
+
+    Safe to share: a client only ever talks to one origin, so its connection never carries a
+    request to another host; requests bring their own headers and the client keeps no cookies, so
+    nothing of one request reaches another; one call at a time uses it."""
+    entry = await _loop_entry()
+    key = _origin_key(url)
+    client = entry.lease(key)
+    try:
+        yield client
+    finally:
+        await entry.give_back(key, client)
+
+
+async def aclose_shared_clients() -> None:
+    """Close the running loop's shared clients now (a loop that is stopped and closed without
+    ``loop.shutdown_asyncgens()`` should call this before it stops). The next call makes new ones."""
+    entry = _loop_clients.get(asyncio.get_running_loop())
+    if entry is not None:
+        closer = entry.closer
+        await entry.aclose()
+        if closer is not None:
+            await closer.aclose()
 
 
 @dataclass(slots=True)
@@ -227,50 +406,52 @@ async def execute(
 
     Returns ``(value, retries)``: ``value`` is ``call.on_body(json)`` for a JSON answer, or
     ``None`` when the answer was an event stream (then ``state`` holds it)."""
-    httpx = _httpx()
     policy = policy or RetryPolicy()
     timeouts = timeouts or Timeouts()
     state = state if state is not None else StreamState()
+    if client is None:
+        async with shared_client(call.url) as leased:
+            return await _execute(call, leased, policy, timeouts, state)
+    return await _execute(call, client, policy, timeouts, state)
+
+
+async def _execute(
+    call: HTTPCall, client: httpx.AsyncClient, policy: RetryPolicy, timeouts: Timeouts, state: StreamState
+) -> tuple[Any, int]:
+    httpx = _httpx()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeouts.total
-    own = client is None
-    if client is None:
-        client = new_client(timeouts)
     retries = 0
-    try:
-        while True:
-            dl = asyncio.timeout_at(deadline)
-            try:
-                async with dl:
-                    value = await _attempt(httpx, client, call, state, timeouts)
-                return value, retries
-            except TimeoutError:
-                if not dl.expired():
-                    raise
-                err: LLMError = call.ctx.make(
-                    DeadlineExceeded,
-                    f"{call.ctx.where} did not finish within the {_secs(timeouts.total)} time limit "
-                    "for one request.",
-                    partial_text=state.text,
-                )
-                err.retries = retries
-                raise err from None
-            except LLMError as exc:
-                exc.retries = retries
-                if state.delivered and not exc.partial_text:
-                    exc.partial_text = state.text
-                if not exc.retryable or state.delivered or retries >= policy.max_retries:
-                    raise
-                if exc.retry_after is not None and exc.retry_after > policy.retry_after_cap:
-                    raise _fail_fast(exc, policy) from None
-                delay = policy.delay_for(retries, exc.retry_after)
-                if loop.time() + delay >= deadline:
-                    raise
-                await policy.sleep(delay)
-                retries += 1
-    finally:
-        if own:
-            await client.aclose()
+    while True:
+        dl = asyncio.timeout_at(deadline)
+        try:
+            async with dl:
+                value = await _attempt(httpx, client, call, state, timeouts)
+            return value, retries
+        except TimeoutError:
+            if not dl.expired():
+                raise
+            err: LLMError = call.ctx.make(
+                DeadlineExceeded,
+                f"{call.ctx.where} did not finish within the {_secs(timeouts.total)} time limit "
+                "for one request.",
+                partial_text=state.text,
+            )
+            err.retries = retries
+            raise err from None
+        except LLMError as exc:
+            exc.retries = retries
+            if state.delivered and not exc.partial_text:
+                exc.partial_text = state.text
+            if not exc.retryable or state.delivered or retries >= policy.max_retries:
+                raise
+            if exc.retry_after is not None and exc.retry_after > policy.retry_after_cap:
+                raise _fail_fast(exc, policy) from None
+            delay = policy.delay_for(retries, exc.retry_after)
+            if loop.time() + delay >= deadline:
+                raise
+            await policy.sleep(delay)
+            retries += 1
 
 
 def _fail_fast(exc: LLMError, policy: RetryPolicy) -> LLMError:
@@ -382,29 +563,74 @@ async def _attempt(
         await response.aclose()
 
 
+class _StallTimer:
+    """Expires an entered :func:`asyncio.timeout` once nothing has happened for ``seconds``.
+
+    Moving the deadline with every chunk costs one clock read (:meth:`touch`): the timer re-arms
+    itself when it fires before the deadline. Rescheduling the ``asyncio.Timeout`` itself on every
+    chunk would make and cancel a timer handle each time, which the event loop then sifts out of
+    its heap - CPU that, with many calls streaming at once, one call takes from the others."""
+
+    __slots__ = ("_handle", "_last", "_loop", "_seconds", "_timeout")
+
+    def __init__(self, timeout: asyncio.Timeout, seconds: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._timeout = timeout
+        self._seconds = seconds
+        self._last = self._loop.time()
+        self._handle = self._loop.call_at(self._last + seconds, self._check)
+
+    def touch(self) -> None:
+        self._last = self._loop.time()
+
+    def shorten(self, seconds: float) -> None:
+        """From now on allow at most ``seconds`` of silence (counted from now)."""
+        self._last = self._loop.time()
+        if seconds < self._seconds:
+            self._seconds = seconds
+            self._handle.cancel()
+            self._handle = self._loop.call_at(self._last + seconds, self._check)
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+
+    def _check(self) -> None:
+        due = self._last + self._seconds
+        now = self._loop.time()
+        if now < due:
+            self._handle = self._loop.call_at(due, self._check)
+        else:
+            with contextlib.suppress(RuntimeError):  # the block has already been left
+                self._timeout.reschedule(now)
+
+
 async def _consume_sse(
     httpx: Any, response: httpx.Response, call: HTTPCall, state: StreamState, timeouts: Timeouts
 ) -> None:
     ctx = call.ctx
-    assert call.on_event is not None
-    loop = asyncio.get_running_loop()
+    on_event = call.on_event
+    assert on_event is not None
     parser = SSEParser()
-    stall = asyncio.timeout(timeouts.stall)
+    stall = asyncio.timeout(None)
     try:
         async with stall, contextlib.aclosing(response.aiter_bytes()) as byte_chunks:
-            async for chunk in byte_chunks:
-                if state.done:
-                    continue  # drain what follows the final event (normally nothing) to reuse the connection
-                stall.reschedule(loop.time() + timeouts.stall)
-                for ev in parser.feed(chunk):
-                    delta = call.on_event(ev, state)
-                    if delta:
-                        await state.emit(delta)
+            timer = _StallTimer(stall, timeouts.stall)
+            try:
+                async for chunk in byte_chunks:
                     if state.done:
-                        stall.reschedule(loop.time() + min(timeouts.stall, _DRAIN_SECONDS))
-                        break
-                else:
-                    stall.reschedule(loop.time() + timeouts.stall)
+                        continue  # drain what follows the final event (normally nothing) to reuse the connection
+                    timer.touch()
+                    for ev in parser.feed(chunk):
+                        delta = on_event(ev, state)
+                        if delta:
+                            await state.emit(delta)
+                        if state.done:
+                            timer.shorten(min(timeouts.stall, _DRAIN_SECONDS))
+                            break
+                    else:
+                        timer.touch()  # the consumer may have taken a while with the chunks
+            finally:
+                timer.cancel()
     except TimeoutError:
         if not stall.expired():
             raise
