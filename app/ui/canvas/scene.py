@@ -7,13 +7,16 @@ disconnect, resize a note) call the `DocumentEditor`, which pushes undo commands
 
 A run is shown over the document, never in it: `set_run_view` gives the scene a
 `run_state.RunState` (or None) that node and wire items read when they paint, and
-`refresh_run_nodes(ids)` repaints only the nodes (and their wires) whose state changed. Running
-nodes' spinners are animated by one timer that touches only the running nodes.
+`refresh_run_nodes(ids)` repaints only the nodes (and their wires) whose state changed, at most
+`RUN_NODES_PER_TURN` of them per turn of the event loop (the rest follow in the next turns, a few
+milliseconds later), so a run starting or ending in a large workflow never makes one long frame.
+Running nodes' spinners are animated by one timer that touches only the running nodes.
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
 
 GRID = 20.0
 SPINNER_MS = 100  # running nodes' strips (spinner, streamed preview): 10 repaints a second
+RUN_NODES_PER_TURN = 12  # nodes whose run state is repainted in one turn of the event loop
 #: Problems that make a wire itself wrong (drawn red and dashed).
 WIRE_PROBLEMS = {"incompatible_types", "unknown_port", "multiple_edges"}
 
@@ -96,6 +100,11 @@ class WorkflowScene(QGraphicsScene):
         self._spinner = QTimer(self)
         self._spinner.setInterval(SPINNER_MS)
         self._spinner.timeout.connect(self._spin)
+        self._run_refresh_queue: dict[str, None] = {}  # ordered set of node ids
+        self._run_refresh_timer = QTimer(self)
+        self._run_refresh_timer.setSingleShot(True)
+        self._run_refresh_timer.setInterval(0)
+        self._run_refresh_timer.timeout.connect(self._refresh_run_batch)
 
     # -- following the document -------------------------------------------------------------
     def set_document(self, doc: WorkflowDocument) -> None:
@@ -295,17 +304,29 @@ class WorkflowScene(QGraphicsScene):
         self.refresh_run_nodes(ids)
 
     def refresh_run_nodes(self, node_ids: Iterable[str]) -> None:
-        """Repaint the nodes whose run state changed, and their wires."""
-        if self.doc is None:
-            return
+        """Repaint the nodes whose run state changed, and the wires whose look changed."""
+        queue = self._run_refresh_queue
         for node_id in node_ids:
+            queue[node_id] = None
+        self._refresh_run_batch()
+
+    def _refresh_run_batch(self) -> None:
+        queue = self._run_refresh_queue
+        if self.doc is None:
+            queue.clear()
+            return
+        batch = list(itertools.islice(queue, RUN_NODES_PER_TURN))
+        for node_id in batch:
+            del queue[node_id]
             node = self.doc.node(node_id)
             item = self._nodes.get(id(node)) if node is not None else None
             if item is None:
                 continue
-            if item.run_changed():  # a new status: the wires' look follows
+            if item.run_changed():  # a new status: the wires' look may follow
                 for wire in item.wires:
-                    wire.update()
+                    wire.refresh_flow()
+        if queue:
+            self._run_refresh_timer.start()
         view = self.run_view
         running = bool(view is not None and view.running)
         if running and not self._spinner.isActive():

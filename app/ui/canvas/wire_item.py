@@ -56,6 +56,7 @@ class WireItem(QGraphicsPathItem):
         self.target = target
         self.canvas = canvas
         self.invalid = False
+        self._flow: str | None = None  # the run's look it was last painted or refreshed with
         self.setPen(_HIT_PEN)
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
@@ -83,6 +84,14 @@ class WireItem(QGraphicsPathItem):
         self._colour = port_colour(self.data_type())
         self.update()
 
+    def refresh_flow(self) -> None:
+        """Its nodes' run state changed: repaint if what the wire shows (carried, flowing,
+        blocked or nothing) changed."""
+        flow = self.canvas.run_wire_state(self.edge) if self.canvas.run_view is not None else None
+        if flow != self._flow:
+            self._flow = flow
+            self.update()
+
     def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         edge = self.edge
         self.setToolTip(f"{edge.source}.{edge.source_port} → {edge.target}.{edge.target_port}")
@@ -96,7 +105,9 @@ class WireItem(QGraphicsPathItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: object = None) -> None:
         colours = self.canvas.colours
         lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
-        flow = self.canvas.run_wire_state(self.edge) if self.canvas.run_view is not None else None
+        flow = self._flow = (
+            self.canvas.run_wire_state(self.edge) if self.canvas.run_view is not None else None
+        )
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod >= 0.4)
         if self.isSelected():
             colour, width = colours.selection, WIRE_WIDTH + 1.5
