@@ -306,6 +306,7 @@ class RunController(QObject):
         self._own_cache = cache is None
         self._own_store = store is None
         self._resources_tried = False
+        self._warmed = False
         self.live: RunState | None = None
         self.shown: RunState | None = None
         #: The last finished run (its result), the source of "re-run from here".
@@ -339,6 +340,17 @@ class RunController(QObject):
         return self.shown is not None and self.shown.replay
 
     # -- resources ------------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Prepare the first run in the engine thread while the person looks at the window: the
+        executor, the model clients and the keychain are imported there and the result cache
+        and run history are opened. Otherwise the first Run pays for ~240 modules while the
+        canvas is painting. Call it once the window is shown; calling it again does nothing."""
+        if self._warmed or self._closed:
+            return
+        self._warmed = True
+        self._open_resources()
+        self.engine.submit(_warm_engine())
+
     def _open_resources(self) -> None:
         if self._resources_tried:
             return
@@ -801,6 +813,21 @@ class RunController(QObject):
                 with contextlib.suppress(Exception):
                     resource.close()
         self._cache = self._store = None
+
+
+async def _warm_engine() -> None:
+    """Runs in the engine thread (see `RunController.warm_up`); a failure here only means the
+    first run imports what it needs itself."""
+    try:
+        import app.core.executor
+        import app.core.llm.anthropic
+        import app.core.llm.openai  # noqa: F401
+        from app.core import secrets
+
+        await asyncio.sleep(0)
+        secrets._backend()  # the keychain's backends are found by importing them (D-Bus and all)
+    except Exception:
+        log.debug("warming up the engine failed", exc_info=True)
 
 
 class _Invalid:

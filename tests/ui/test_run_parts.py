@@ -4,13 +4,16 @@ viewers for long values, the inputs form, and the headless `RunController` API b
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication
 
 from app.core import events as ev
+from app.core import secrets
 from app.core.model import Edge, Node, Workflow
 from app.core.settings import Settings
 from app.core.values import DataType
@@ -179,3 +182,26 @@ def test_the_controller_runs_headless_for_scripts_and_benchmarks(qtbot: Any) -> 
         finally:
             controller.shutdown()
         assert not controller.engine.running
+
+
+def test_warming_up_prepares_the_first_run_in_the_engine_thread(qtbot: Any) -> None:
+    """`warm_up` (called once the window is shown) opens the cache and the history and imports
+    what a run needs in the engine thread, so the first Run does not pay for it while painting."""
+    controller = RunController(Settings())
+    seen: list[str] = []
+    original = secrets._backend
+
+    def backend() -> Any:
+        seen.append(threading.current_thread().name)
+        return original()
+
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(secrets, "_backend", backend)
+            controller.warm_up()
+            controller.warm_up()  # a second call does nothing more
+            qtbot.waitUntil(lambda: bool(seen), timeout=10_000)
+        assert seen == [controller.engine.name]
+        assert controller.store is not None and controller._cache is not None
+    finally:
+        controller.shutdown()
