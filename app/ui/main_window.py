@@ -35,16 +35,13 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMenu,
-    QMessageBox,
     QPushButton,
     QStackedWidget,
     QStyle,
     QToolBar,
-    QUndoView,
     QVBoxLayout,
     QWidget,
 )
@@ -52,12 +49,13 @@ from PySide6.QtWidgets import (
 # Only Qt, the standard library and light modules here: the first paint needs nothing else. The
 # engine and the heavy UI parts are imported where they are used (see the module docstring).
 from app.core.values import can_connect
-from app.ui.fuzzy import Entry
 from app.ui.palette import NodePalette
 from app.ui.start_page import StartPage, app_icon, list_examples
 from app.ui.theme import CanvasColours
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMessageBox, QUndoView
+
     from app.core.document import WorkflowDocument
     from app.core.model import Workflow
     from app.core.problems import Problem
@@ -66,6 +64,7 @@ if TYPE_CHECKING:
     from app.ui.canvas.scene import WireDrop
     from app.ui.canvas.view import CanvasView
     from app.ui.editor import DocumentEditor
+    from app.ui.fuzzy import Entry
     from app.ui.inspector import Inspector
     from app.ui.problems_panel import ProblemsPanel
     from app.ui.quick_add import QuickAddPopup
@@ -87,6 +86,7 @@ class MainWindow(QMainWindow):
         {
             "settings", "registry", "_catalogue", "view", "canvas_page", "trust_banner", "quick_add",
             "inspector", "problems_panel", "runs", "input_memory", "inputs_dialog", "run_panel",
+            "history_view",
         }
     )  # fmt: skip
 
@@ -102,6 +102,7 @@ class MainWindow(QMainWindow):
     input_memory: InputMemory
     inputs_dialog: RunInputsDialog | None
     run_panel: RunPanel
+    history_view: QUndoView
 
     def __init__(
         self,
@@ -195,6 +196,8 @@ class MainWindow(QMainWindow):
             return
         self._ready = True
         self._finish_after_paint = False
+        from PySide6.QtWidgets import QUndoView
+
         from app.core.registry import default_registry
         from app.ui.canvas.view import CanvasView
         from app.ui.export_dialog import install_export_action
@@ -228,8 +231,12 @@ class MainWindow(QMainWindow):
         self.quick_add.chosen.connect(self._quick_chosen)
         self.inspector = Inspector()
         self.problems_panel = ProblemsPanel()
+        self.history_view = QUndoView(self.undo_group)
+        self.history_view.setObjectName("historyView")
+        self.history_view.setEmptyLabel("Opened")
         self._fill_dock(self.overview_dock, self.view.minimap)
         self._fill_dock(self.inspector_dock, self.inspector)
+        self._fill_dock(self.history_dock, self.history_view)
         self._fill_dock(self.problems_dock, self.problems_panel)
         self._build_run()
         install_settings_action(self)
@@ -285,11 +292,8 @@ class MainWindow(QMainWindow):
         self.inspector_dock = self._dock(
             "Inspector", "inspectorDock", _placeholder("inspector"), Qt.DockWidgetArea.RightDockWidgetArea
         )
-        self.history_view = QUndoView(self.undo_group)
-        self.history_view.setObjectName("historyView")
-        self.history_view.setEmptyLabel("Opened")
         self.history_dock = self._dock(
-            "History", "historyDock", self.history_view, Qt.DockWidgetArea.RightDockWidgetArea
+            "History", "historyDock", _placeholder("history"), Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.tabifyDockWidget(self.inspector_dock, self.history_dock)
         self.history_dock.hide()
@@ -560,6 +564,8 @@ class MainWindow(QMainWindow):
         start = (
             str(Path(self.doc.path).parent) if self.doc is not None and self.doc.path else str(Path.home())
         )
+        from PySide6.QtWidgets import QFileDialog
+
         path, _ = QFileDialog.getOpenFileName(self, "Open workflow", start, OPEN_FILTER)
         if path:
             self.open_path(path)
@@ -753,6 +759,8 @@ class MainWindow(QMainWindow):
             return False
         if path is None:
             suggested = self.doc.path or Path.home() / f"{_file_stem(self.doc.workflow.name)}.json"
+            from PySide6.QtWidgets import QFileDialog
+
             chosen, _ = QFileDialog.getSaveFileName(self, "Save workflow", str(suggested), FILE_FILTER)
             if not chosen:
                 return False
@@ -790,12 +798,16 @@ class MainWindow(QMainWindow):
         """Before closing: True if the window may close (saved, discarded or nothing to save)."""
         if self.editor is None or self.editor.stack.isClean():
             return True
+        from PySide6.QtWidgets import QMessageBox
+
         answer = self.ask_save(self.editor.doc.display_name)
         if answer == QMessageBox.StandardButton.Save:
             return self.save()
         return answer == QMessageBox.StandardButton.Discard
 
     def ask_save(self, name: str) -> QMessageBox.StandardButton:
+        from PySide6.QtWidgets import QMessageBox
+
         buttons = (
             QMessageBox.StandardButton.Save
             | QMessageBox.StandardButton.Discard
@@ -807,6 +819,8 @@ class MainWindow(QMainWindow):
         )  # fmt: skip
 
     def show_error(self, title: str, text: str) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         QMessageBox.warning(self, title, text)
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -998,6 +1012,8 @@ class MainWindow(QMainWindow):
     def find_node(self) -> None:
         if self.editor is None:
             return
+        from app.ui.fuzzy import Entry
+
         entries = [
             Entry(
                 key=node.id,

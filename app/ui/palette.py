@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.fuzzy import Entry, search
 from app.ui.theme import category_colour
 
 if TYPE_CHECKING:
     from app.core.registry import Registry
+    from app.ui.fuzzy import Entry
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole + 1
 #: Each registry's catalogue, built once (every type's `describe()` builds its JSON schema): with
@@ -58,6 +58,8 @@ def dot_icon(colour: QColor, size: int = 12) -> QIcon:
 
 def catalogue_entries(registry: Registry) -> list[Entry]:
     """Every node type as a palette / quick-add entry (built once per registry and its types)."""
+    from app.ui.fuzzy import Entry
+
     type_ids = tuple(registry.type_ids())
     cached = _catalogues.get(registry)
     if cached is not None and cached[0] == type_ids:
@@ -192,6 +194,8 @@ class NodePalette(QWidget):
         return self._items.get(type_id)
 
     def filter(self, text: str) -> None:
+        from app.ui.fuzzy import search
+
         matches = search(text, self.entries)
         visible = {entry.key for entry in matches}
         for key, item in self._items.items():

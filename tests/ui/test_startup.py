@@ -101,6 +101,7 @@ def test_deferred_window_is_finished_after_its_first_paint(
         assert window.overview_dock.widget() is window.view.minimap
         assert window.problems_dock.widget() is window.problems_panel
         assert window.run_dock.widget() is window.run_panel
+        assert window.history_dock.widget() is window.history_view
         assert window.findChild(object, "actionExportPython") is not None
         assert window.findChild(object, "actionSettings") is not None
         assert window.findChild(object, "actionShortcuts") is not None
