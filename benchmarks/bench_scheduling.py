@@ -23,6 +23,17 @@ graph (the median of three single calls). Ratio = wall /
 critical path: 1.0 is a perfect scheduler with unlimited parallelism. The concurrency limits are
 raised to 256 so the critical path is reachable at all.
 
+The server: by default this module's own fake (`serve`, below; `--fake threaded` uses the suite's
+`tests.fakes.fake_llm` instead). It answers exactly like the test fake - same reply text, same
+OpenAI stream (a role chunk, 4-character content chunks, the finish chunk, usage, ``[DONE]``),
+each event written to the socket on its own, the latency waited before the answer - but on one
+asyncio loop instead of a thread per connection, so the client receives the same bytes in the
+same pieces. Why: the threaded fake spends ~1 ms of CPU per answer under its GIL, one answer
+after another - 50-80 ms of server CPU for 64 answers due at once against 20-30 ms for the
+asyncio fake (from /proc, with a raw-socket client that costs next to nothing; 64 simultaneous
+calls of 100 ms then ended after 143-158 ms against 125-153 ms, at load average 3.5 on 2 cores).
+That is time the critical path (one call alone) never pays; it is not the app's.
+
 Also: a deliberately layered (barrier) scheduler — nodes grouped by depth, each layer started
 only when the one before it has finished — running the very same node instances; on the skewed
 diamond it takes 17L where ours takes 10L (run on that shape only, to keep the suite short).
@@ -32,16 +43,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.common import (
+    REPO,
+    FakeServer,
     Row,
     at_least,
     at_most,
+    child_env,
     fake_llm_server,
     isolate_user_dirs,
     median,
@@ -152,6 +169,172 @@ def bench_settings() -> Any:
     return Settings(max_concurrency=256, providers={"openai": ProviderSettings(concurrency=256)})
 
 
+# -- the fake server -------------------------------------------------------------------------------
+def _reply(body: dict[str, Any]) -> tuple[str, str, dict[str, int]]:
+    """(prompt, text, usage) exactly as `tests.fakes.fake_llm` answers."""
+    model = str(body.get("model") or "")
+    users = [m for m in body.get("messages") or [] if isinstance(m, dict) and m.get("role") == "user"]
+    prompt = users[-1].get("content") if users else ""
+    prompt = prompt if isinstance(prompt, str) else ""
+    text = f"<{model}> {prompt.upper()}"
+    usage = {
+        "prompt_tokens": len(prompt.split()) + 1,
+        "completion_tokens": len(text.split()),
+        "total_tokens": len(prompt.split()) + 1 + len(text.split()),
+    }
+    return prompt, text, usage
+
+
+class _FakeProtocol(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection of the fake: POST .../chat/completions, streamed or not."""
+
+    def __init__(self, latency_ms: int, chunk_chars: int) -> None:
+        self.latency_ms, self.chunk_chars = latency_ms, chunk_chars
+        self.buffer = b""
+        self.transport: Any = None
+        self.pending: Any = None  # the timer of the answer being waited for
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.pending is not None:
+            self.pending.cancel()
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if self.pending is None:
+            self._next()
+
+    def _next(self) -> None:
+        import json
+        import re
+
+        head_end = self.buffer.find(b"\r\n\r\n")
+        if head_end < 0:
+            return
+        lines = self.buffer[:head_end].decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
+        size = int(headers.get("content-length") or 0)
+        if len(self.buffer) < head_end + 4 + size:
+            return
+        raw = self.buffer[head_end + 4 : head_end + 4 + size]
+        self.buffer = self.buffer[head_end + 4 + size :]
+        method, path = [*lines[0].split(" "), "", ""][:2]
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = None
+        if method != "POST" or not path.endswith("/chat/completions") or not isinstance(body, dict):
+            self._send(404, "application/json", b'{"error": {"message": "not here"}}')
+            return self._next()
+        prompt, text, usage = _reply(body)
+        sleep = re.search(r"#sleep=(\d+)", prompt)
+        delay = (int(sleep.group(1)) if sleep else self.latency_ms) / 1000
+        loop = asyncio.get_running_loop()
+        self.pending = loop.call_later(delay, self._answer, body, text, usage)
+
+    def _send(self, status: int, ctype: str, data: bytes) -> None:
+        self.transport.write(
+            f"HTTP/1.1 {status} OK\r\nContent-Type: {ctype}\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+            + data
+        )
+
+    def _answer(self, body: dict[str, Any], text: str, usage: dict[str, int]) -> None:
+        import json
+
+        self.pending = None
+        if self.transport.is_closing():
+            return
+        model, created = body["model"], int(time.time())
+        base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": created, "model": model}
+        if not body.get("stream"):
+            message = {"role": "assistant", "content": text}
+            answer = {
+                **base,
+                "object": "chat.completion",
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "usage": usage,
+            }
+            self._send(200, "application/json", json.dumps(answer).encode())
+            return self._next()
+        write = self.transport.write
+        write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
+            b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        n = max(1, self.chunk_chars)
+        events = [
+            {
+                **base,
+                "choices": [
+                    {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+                ],
+            }
+        ]
+        events += [
+            {**base, "choices": [{"index": 0, "delta": {"content": text[i : i + n]}, "finish_reason": None}]}
+            for i in range(0, len(text), n)
+        ]
+        events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        if (body.get("stream_options") or {}).get("include_usage"):
+            events.append({**base, "choices": [], "usage": usage})
+        for data in [*(json.dumps(e) for e in events), "[DONE]"]:
+            out = f"data: {data}\n\n".encode()
+            write(f"{len(out):x}\r\n".encode() + out + b"\r\n")  # one event, one write, as the test fake
+        write(b"0\r\n\r\n")
+        self._next()
+
+
+def serve(latency_ms: int, chunk_chars: int = 4) -> None:
+    """Run the fake on 127.0.0.1 (a free port, printed as ``PORT n``) until killed."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: _FakeProtocol(latency_ms, chunk_chars), "127.0.0.1", 0, backlog=512
+        )
+        print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
+        await server.serve_forever()
+
+    asyncio.run(main())
+
+
+@contextlib.contextmanager
+def fake_server(kind: str, latency_ms: int) -> Iterator[Any]:
+    """`kind` "async": this module's fake in its own process; "threaded": the suite's test fake."""
+    if kind == "threaded":
+        with fake_llm_server(latency_ms=latency_ms) as server:
+            yield server
+        return
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.bench_scheduling",
+        "--serve",
+        "--latency-ms",
+        str(latency_ms),
+    ]
+    process = subprocess.Popen(
+        command, cwd=REPO, env=child_env(), stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.startswith("PORT "):
+            raise RuntimeError(f"the fake LLM server did not start (it printed {line!r})")
+        yield FakeServer(int(line.split()[1]), process)  # type: ignore[arg-type]
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
 # -- the schedulers --------------------------------------------------------------------------------
 async def run_ours(analysis: Any, settings: Any) -> float:
     from app.core.executor import Executor
@@ -217,7 +400,7 @@ async def run_solo(analysis: Any, settings: Any) -> float:
 
 
 # -- the benchmark ---------------------------------------------------------------------------------
-def run(quick: bool) -> list[Row]:
+def run(quick: bool, fake: str = "async") -> list[Row]:
     from app.core.graph import require_valid
     from app.core.registry import default_registry
 
@@ -234,7 +417,7 @@ def run(quick: bool) -> list[Row]:
     rows: list[Row] = []
     registry = default_registry()
     settings = bench_settings()
-    with isolate_user_dirs(), fake_llm_server(latency_ms=latency) as server:
+    with isolate_user_dirs(), fake_server(fake, latency) as server:
         solo_analysis = require_valid(build_workflow([Call(latency, [])], server.base_url_openai), registry)
 
         async def solo_call() -> float:
@@ -274,7 +457,7 @@ def run(quick: bool) -> list[Row]:
                         f"≤ {goal:.2f}",
                         at_most(ratio(ours, path), goal),
                         f"{len(calls)} calls, {hops} on the critical path; one call alone {solo * 1000:.0f} ms "
-                        f"(latency {latency} ms)",
+                        f"(latency {latency} ms); {fake} fake server",
                     )
                 )
                 if layered:
@@ -302,10 +485,21 @@ def run(quick: bool) -> list[Row]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--fake",
+        choices=("async", "threaded"),
+        default="async",
+        help="the fake LLM server: this module's asyncio one (default) or tests.fakes.fake_llm",
+    )
+    parser.add_argument("--serve", action="store_true", help="run the asyncio fake server (prints PORT n)")
+    parser.add_argument("--latency-ms", type=int, default=100, help="with --serve: the default latency")
     args = parser.parse_args(argv)
+    if args.serve:
+        serve(args.latency_ms)
+        return 0
     from benchmarks.common import print_table
 
-    print_table(run(args.quick))
+    print_table(run(args.quick, args.fake))
     return 0
 
 
