@@ -65,7 +65,7 @@ import threading
 import time
 import traceback as _traceback
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -100,26 +100,141 @@ class _OutputError(Exception):
     pass
 
 
-@dataclass(slots=True)
 class _Plan:
-    """What the scheduler needs to know about one node, computed once per executor."""
+    """What the scheduler needs to know about one node, computed once per executor.
 
-    id: str
-    index: int
-    instance: NodeType[Any]
-    type_id: str
-    title: str
-    version: int
-    group: str | None
-    cacheable: bool
-    #: (target port name, source node id, source port name, target port)
-    in_edges: list[tuple[str, str, str, Port]]
-    successors: list[str]
-    predecessors: list[str]
-    output_names: frozenset[str]
-    interface_role: str | None
-    interface_name: str | None
-    has_cache_extra: bool
+    Everything the plan holds besides itself is either shared with the analysis (the instance,
+    the port dicts) or a tuple of strings, which the garbage collector stops tracking: a plan is
+    the only tracked object per node that an executor keeps.
+    """
+
+    __slots__ = (
+        "cacheable",
+        "group",
+        "has_cache_extra",
+        "id",
+        "index",
+        "input_ports",
+        "instance",
+        "interface_name",
+        "interface_role",
+        "output_names",
+        "predecessors",
+        "sources",
+        "successors",
+        "title",
+        "type_id",
+        "version",
+    )
+
+    def __init__(
+        self,
+        id: str,
+        index: int,
+        instance: NodeType[Any],
+        type_id: str,
+        title: str,
+        version: int,
+        group: str | None,
+        cacheable: bool,
+        sources: tuple[tuple[str, str, str], ...],
+        input_ports: Mapping[str, Port],
+        successors: tuple[str, ...],
+        predecessors: tuple[str, ...],
+        output_names: Mapping[str, Port],
+        interface_role: str | None,
+        interface_name: str | None,
+        has_cache_extra: bool,
+    ) -> None:
+        self.id = id
+        self.index = index
+        self.instance = instance
+        self.type_id = type_id
+        self.title = title
+        self.version = version
+        self.group = group
+        self.cacheable = cacheable
+        #: (target port name, source node id, source port name) of every edge into the node
+        self.sources = sources
+        #: the node's input ports (the analysis' own {name: Port} dict, not a copy)
+        self.input_ports = input_ports
+        #: distinct downstream node ids, in topological order
+        self.successors = successors
+        #: distinct upstream node ids
+        self.predecessors = predecessors
+        #: the node's output ports (the analysis' dict): `name in plan.output_names`
+        self.output_names = output_names
+        self.interface_role = interface_role
+        self.interface_name = interface_name
+        self.has_cache_extra = has_cache_extra
+
+    @property
+    def in_edges(self) -> tuple[tuple[str, str, str, Port], ...]:
+        """(target port name, source node id, source port name, target port) of every edge in."""
+        ports = self.input_ports
+        return tuple((name, source, source_port, ports[name]) for name, source, source_port in self.sources)
+
+    def __repr__(self) -> str:
+        return f"_Plan({self.id!r}, {self.type_id!r})"
+
+
+_CALLBACKS = ("on_chunk", "on_progress", "on_log", "on_usage")
+
+
+class _NodeContext(RunContext):
+    """The `RunContext` of one node execution.
+
+    One is made for every node, so it is not built field by field through the dataclass
+    constructor: it starts from a copy of its run's shared fields (`Run._context_fields`, taken
+    from a `RunContext` the run built once, so every field has its value or default) and its four
+    callbacks are methods of the context instead of four closures per node.
+    """
+
+    def __init__(self, run: Run, node_id: str, result: NodeResult | None) -> None:
+        self.__dict__.update(run._context_fields)
+        self.node_id = node_id
+        self._run = run
+        self._result = result
+
+    # The callbacks, read-only: `chunk`, `progress`, `log` and `report_usage` call them.
+    @property
+    def on_chunk(self) -> Callable[[str], None]:  # type: ignore[override]
+        return self._on_chunk
+
+    @property
+    def on_progress(self) -> Callable[[float, str], None]:  # type: ignore[override]
+        return self._on_progress
+
+    @property
+    def on_log(self) -> Callable[[str, str], None]:  # type: ignore[override]
+        return self._on_log
+
+    @property
+    def on_usage(self) -> Callable[[Usage], None]:  # type: ignore[override]
+        return self._on_usage
+
+    def _on_chunk(self, text: str) -> None:
+        run = self._run
+        run._emit_any_thread(ev.Chunk(run_id=run.run_id, node_id=self.node_id, text=text))
+
+    def _on_progress(self, fraction: float, message: str) -> None:
+        run = self._run
+        run._emit_any_thread(
+            ev.Progress(run_id=run.run_id, node_id=self.node_id, fraction=fraction, message=message)
+        )
+
+    def _on_log(self, message: str, level: str) -> None:
+        run = self._run
+        message = ev.redact(str(message), run._secrets)
+        if self._result is not None:
+            self._result.log.append((level, message))
+        run._emit_any_thread(
+            ev.NodeLog(run_id=run.run_id, node_id=self.node_id, level=level, message=message)
+        )
+
+    def _on_usage(self, usage: Usage) -> None:
+        if self._result is not None:
+            self._result.usage.append(asdict(usage))
 
 
 def new_run_id() -> str:
@@ -154,65 +269,100 @@ class Executor:
         else:
             self.workflow_dir = Path.cwd()
         self.workflow_hash = workflow_hash(self.workflow)
-        self.order = self._topological_order()
-        self.plans = self._make_plans()
+        self.order, self.plans = self._make_plans()
         self.input_nodes = analysis.interface("input")
+        #: The io.output nodes (plans), in topological order: what `RunResult.outputs` reads.
+        self.output_plans = [
+            plan
+            for plan in self.plans.values()
+            if plan.interface_role == "output" and plan.interface_name is not None
+        ]
 
-    def _topological_order(self) -> list[str]:
-        """`GraphAnalysis.topological_order` (file order breaks ties), without networkx's overhead."""
-        position = {node_id: i for i, node_id in enumerate(self.analysis.nodes)}
+    def _make_plans(self) -> tuple[list[str], dict[str, _Plan]]:
+        """The topological order (`GraphAnalysis.topological_order`: file order breaks ties,
+        without networkx's overhead) and every node's plan, in one pass over the edges."""
+        nodes = self.analysis.nodes
+        position = {node_id: i for i, node_id in enumerate(nodes)}
         waiting = dict.fromkeys(position, 0)
-        after: dict[str, list[str]] = {node_id: [] for node_id in position}
+        after: dict[str, list[str]] = {}
+        in_edges: dict[str, list[tuple[str, str, str]]] = {}
+        forward = True
         for edge in self.workflow.edges:
-            waiting[edge.target] += 1
-            after[edge.source].append(edge.target)
-        heap = [(position[n], n) for n, count in waiting.items() if count == 0]
+            source, target = edge.source, edge.target
+            waiting[target] += 1
+            if forward and position[source] >= position[target]:
+                forward = False
+            targets = after.get(source)
+            if targets is None:
+                after[source] = [target]
+            else:
+                targets.append(target)
+            entry = (edge.target_port, source, edge.source_port)
+            edges = in_edges.get(target)
+            if edges is None:
+                in_edges[target] = [entry]
+            else:
+                edges.append(entry)
+        order: list[str] = []
+        index: dict[str, int] = {}
+        if forward:
+            # Every edge goes forward in the file: the file order is a topological order, so it
+            # is the one the heap below would produce (ties broken by file order).
+            order = list(position)
+            index = position
+        heap = [] if forward else [(position[n], n) for n, count in waiting.items() if count == 0]
         heapq.heapify(heap)
-        order = []
         while heap:
             _, node_id = heapq.heappop(heap)
+            index[node_id] = len(order)
             order.append(node_id)
-            for target in after[node_id]:
-                waiting[target] -= 1
-                if waiting[target] == 0:
+            for target in after.get(node_id, ()):
+                left = waiting[target] - 1
+                waiting[target] = left
+                if left == 0:
                     heapq.heappush(heap, (position[target], target))
-        return order
-
-    def _make_plans(self) -> dict[str, _Plan]:
-        index = {node_id: i for i, node_id in enumerate(self.order)}
-        in_edges: dict[str, list[tuple[str, str, str, Port]]] = {node_id: [] for node_id in self.order}
-        successors: dict[str, dict[str, None]] = {node_id: {} for node_id in self.order}
-        predecessors: dict[str, dict[str, None]] = {node_id: {} for node_id in self.order}
-        nodes = self.analysis.nodes
-        for edge in self.workflow.edges:
-            port = nodes[edge.target].inputs[edge.target_port]
-            in_edges[edge.target].append((edge.target_port, edge.source, edge.source_port, port))
-            successors[edge.source][edge.target] = None
-            predecessors[edge.target][edge.source] = None
-        plans = {}
-        for node_id in self.order:
+        base_extra = NodeType.cache_key_extra
+        plans: dict[str, _Plan] = {}
+        no_edges: tuple[tuple[str, str, str], ...] = ()
+        for node_id in order:
             resolved = nodes[node_id]
             instance = resolved.instance
             node_type = resolved.node_type
             assert instance is not None and node_type is not None  # analysis.ok
+            node = resolved.node
+            targets = after.get(node_id)
+            if targets is None:
+                successors: tuple[str, ...] = ()
+            elif len(targets) == 1:
+                successors = (targets[0],)
+            else:
+                successors = tuple(sorted(dict.fromkeys(targets), key=index.__getitem__))
+            edges = in_edges.get(node_id)
+            if edges is None:
+                node_edges, predecessors = no_edges, ()
+            elif len(edges) == 1:
+                node_edges, predecessors = (edges[0],), (edges[0][1],)
+            else:
+                node_edges, predecessors = tuple(edges), tuple(dict.fromkeys([e[1] for e in edges]))
             plans[node_id] = _Plan(
-                id=node_id,
-                index=index[node_id],
-                instance=instance,
-                type_id=node_type.type_id,
-                title=resolved.node.title or node_type.title,
-                version=int(getattr(node_type, "version", 1)),
-                group=instance.concurrency_group(),
-                cacheable=bool(node_type.cacheable) and resolved.node.cache,
-                in_edges=in_edges[node_id],
-                successors=sorted(successors[node_id], key=index.__getitem__),
-                predecessors=list(predecessors[node_id]),
-                output_names=frozenset(resolved.outputs),
-                interface_role=instance.interface_role,
-                interface_name=instance.interface_name(),
-                has_cache_extra=type(instance).cache_key_extra is not NodeType.cache_key_extra,
+                node_id,
+                index[node_id],
+                instance,
+                node_type.type_id,
+                node.title or node_type.title,
+                int(getattr(node_type, "version", 1)),
+                instance.concurrency_group(),
+                bool(node_type.cacheable) and node.cache,
+                node_edges,
+                resolved.inputs,
+                successors,
+                predecessors,
+                resolved.outputs,
+                instance.interface_role,
+                instance.interface_name(),
+                type(instance).cache_key_extra is not base_extra,
             )
-        return plans
+        return order, plans
 
     # -- making runs ------------------------------------------------------------------------
     def check_inputs(self, inputs: Mapping[str, Any]) -> None:
@@ -325,10 +475,17 @@ class Run:
         self._reused = reused
         self._results = self.result.nodes
         self._in_scope = set(scope)
-        self._pending: dict[str, int] = {}
-        for node_id in scope:
-            plan = executor.plans[node_id]
-            self._pending[node_id] = sum(1 for pred in plan.predecessors if pred in self._in_scope)
+        plans = executor.plans
+        #: node id -> how many of its in-scope predecessors have not settled yet
+        self._pending: dict[str, int]
+        if len(scope) == len(plans):  # the whole workflow: every predecessor is in scope
+            self._pending = {node_id: len(plans[node_id].predecessors) for node_id in scope}
+        else:
+            in_scope = self._in_scope
+            self._pending = {
+                node_id: sum(1 for pred in plans[node_id].predecessors if pred in in_scope)
+                for node_id in scope
+            }
         # ready queues, one heap per concurrency group, with lazy deletion through _queued
         self._ready: dict[str | None, list[tuple[int, str]]] = {}
         self._queued: dict[str, dict[str, Any]] = {}  # node id -> resolved inputs
@@ -342,8 +499,9 @@ class Run:
         self._held: str | None = None  # node paused at its breakpoint
         self._released: set[str] = set()
         self._cancel_requested = False
-        self._subscribers: list[Subscriber] = []
-        self._queues: list[asyncio.Queue[ev.Event]] = []
+        # Replaced, never mutated, so `_emit` can iterate them while a callback unsubscribes.
+        self._subscribers: tuple[Subscriber, ...] = ()
+        self._queues: tuple[asyncio.Queue[ev.Event], ...] = ()
         self.history: list[ev.Event] = []
         self._task: asyncio.Task[RunResult] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -353,16 +511,33 @@ class Run:
         self._secrets: list[str] = []
         settings = executor.settings
         self._global_limit = settings.max_concurrency
+        shared = RunContext(
+            node_id="",
+            workflow_dir=executor.workflow_dir,
+            workflow_inputs=self.inputs,
+            restricted=self.restricted,
+            settings=settings,
+            cancel_event=self.cancel_event,
+            logger=_node_logger,
+        )
+        #: What every node's `_NodeContext` starts from (all but its node id and callbacks).
+        self._context_fields = {
+            name: value
+            for name, value in vars(shared).items()
+            if name not in _CALLBACKS and name != "node_id"
+        }
         self._group_limits: dict[str | None, int | None] = {}
 
     # -- observing --------------------------------------------------------------------------
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         """Call `callback(event)` for every event from now on; returns an unsubscribe function."""
-        self._subscribers.append(callback)
+        self._subscribers = (*self._subscribers, callback)
 
         def unsubscribe() -> None:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
+            subscribers = list(self._subscribers)
+            if callback in subscribers:
+                subscribers.remove(callback)
+                self._subscribers = tuple(subscribers)
 
         return unsubscribe
 
@@ -370,7 +545,7 @@ class Run:
         """Every event of the run — those already emitted first — until the run has ended."""
         queue: asyncio.Queue[ev.Event] = asyncio.Queue()
         backlog = list(self.history)
-        self._queues.append(queue)
+        self._queues = (*self._queues, queue)
         try:
             for event in backlog:
                 yield event
@@ -382,8 +557,7 @@ class Run:
                 if event.kind in ev.TERMINAL_KINDS:
                     return
         finally:
-            if queue in self._queues:
-                self._queues.remove(queue)
+            self._queues = tuple(q for q in self._queues if q is not queue)
 
     @property
     def done(self) -> bool:
@@ -492,7 +666,7 @@ class Run:
         node_id = self._held
         assert node_id is not None
         plan = self.executor.plans[node_id]
-        ports = {port.name: port for _, _, _, port in plan.in_edges}
+        ports = {name: plan.input_ports[name] for name, _, _ in plan.sources}
         if replaced:
             ports.update({port.name: port for port in plan.instance.input_ports()})
         converted: dict[str, Any] = {}
@@ -524,7 +698,7 @@ class Run:
     # -- events -----------------------------------------------------------------------------
     def _emit(self, event: ev.Event) -> None:
         self.history.append(event)
-        for callback in list(self._subscribers):
+        for callback in self._subscribers:
             try:
                 callback(event)
             except Exception:  # a broken observer must not break the run
@@ -608,8 +782,13 @@ class Run:
         Settling a node here makes its successors candidates in turn (a worklist, not recursion,
         so a long chain of skips cannot overflow the stack).
         """
-        work = list(reversed(candidates))
+        work = candidates[::-1]
         plans = self.executor.plans
+        pending = self._pending
+        in_scope = self._in_scope
+        ready = self._ready
+        queued = self._queued
+        run_id = self.run_id
         while work:
             node_id = work.pop()
             plan = plans[node_id]
@@ -617,33 +796,41 @@ class Run:
             if isinstance(outcome, NodeResult):
                 self._record(outcome)
                 for succ in reversed(plan.successors):
-                    if succ in self._in_scope:
-                        self._pending[succ] -= 1
-                        if self._pending[succ] == 0:
+                    if succ in in_scope:
+                        left = pending[succ] - 1
+                        pending[succ] = left
+                        if left == 0:
                             work.append(succ)
             else:
-                self._queued[node_id] = outcome
-                heapq.heappush(self._ready.setdefault(plan.group, []), (plan.index, node_id))
-                self._emit(ev.NodeQueued(run_id=self.run_id, node_id=node_id))
+                queued[node_id] = outcome
+                heap = ready.get(plan.group)
+                if heap is None:
+                    heap = ready[plan.group] = []
+                heapq.heappush(heap, (plan.index, node_id))
+                self._emit(ev.NodeQueued(run_id=run_id, node_id=node_id))
 
     def _resolve(self, plan: _Plan) -> dict[str, Any] | NodeResult:
         """The node's inputs, or the result that settles it without running (skipped/failed)."""
         inputs: dict[str, Any] = {}
-        failed_roots: list[str] = []
-        missing: list[str] = []
+        failed_roots: list[str] | None = None
+        missing: list[str] | None = None
         bad: tuple[str, str] | None = None
         results = self._results
-        for port_name, source, source_port, port in plan.in_edges:
+        ports = plan.input_ports
+        for port_name, source, source_port in plan.sources:
             upstream = results[source]
-            if upstream.failed_root is not None:
-                if upstream.failed_root not in failed_roots:
-                    failed_roots.append(upstream.failed_root)
+            root = upstream.failed_root
+            if root is not None:
+                if failed_roots is None:
+                    failed_roots = [root]
+                elif root not in failed_roots:
+                    failed_roots.append(root)
                 continue
             if upstream.status == "succeeded":
                 outputs = upstream.outputs
                 if source_port in outputs:
                     try:
-                        inputs[port_name] = coerce(outputs[source_port], port.type)
+                        inputs[port_name] = coerce(outputs[source_port], ports[port_name].type)
                     except TypeError as exc:
                         bad = bad or (
                             port_name,
@@ -655,7 +842,9 @@ class Run:
             else:
                 # Not nested: a long chain of skips would make ever longer reasons.
                 reason = f"upstream node '{source}' was skipped"
-            if port.required:
+            if ports[port_name].required:
+                if missing is None:
+                    missing = []
                 missing.append(f"input '{port_name}': {reason}")
         if failed_roots:
             names = ", ".join(f"'{root}'" for root in failed_roots)
@@ -685,12 +874,13 @@ class Run:
 
     def _record(self, result: NodeResult) -> None:
         """Store a settled node's result and report it."""
-        self._results[result.node_id] = result
-        self._settled += 1
         node_id = result.node_id
-        if result.status == "succeeded":
-            self._emit(
-                ev.NodeFinished(
+        self._results[node_id] = result
+        self._settled += 1
+        status = result.status
+        if status == "succeeded":
+            if result.usage or result.saved_usage:
+                event = ev.NodeFinished(
                     run_id=self.run_id,
                     node_id=node_id,
                     outputs=result.outputs,
@@ -703,8 +893,17 @@ class Run:
                     saved_tokens=result.saved_tokens,
                     saved_cost_usd=result.saved_cost_usd,
                 )
-            )
-        elif result.status == "failed":
+            else:  # nothing to count: the token and cost fields keep their defaults (0, None)
+                event = ev.NodeFinished(
+                    run_id=self.run_id,
+                    node_id=node_id,
+                    outputs=result.outputs,
+                    skipped_outputs=result.skipped_outputs,
+                    duration_s=result.duration_s,
+                    cached=result.cached,
+                )
+            self._emit(event)
+        elif status == "failed":
             error = result.error or ErrorInfo("Error", "failed")
             self._failures.append(
                 {"node_id": node_id, "error_type": error.error_type, "message": error.message}
@@ -722,21 +921,23 @@ class Run:
                     duration_s=result.duration_s,
                 )
             )
-        elif result.status == "skipped":
+        elif status == "skipped":
             self._emit(ev.NodeSkipped(run_id=self.run_id, node_id=node_id, reason=result.skip_reason or ""))
 
     def _pick(self) -> str | None:
         """The ready node to start next: earliest in topological order among groups with room."""
         best: tuple[int, str] | None = None
         best_group: str | None = None
+        queued = self._queued
         for group, heap in self._ready.items():
-            while heap and heap[0][1] not in self._queued:
+            while heap and heap[0][1] not in queued:
                 heapq.heappop(heap)  # started out of turn (a released breakpoint)
             if not heap:
                 continue
-            limit = self._group_limit(group)
-            if limit is not None and self._group_running.get(group, 0) >= limit:
-                continue
+            if group is not None:
+                limit = self._group_limit(group)
+                if limit is not None and self._group_running.get(group, 0) >= limit:
+                    continue
             if best is None or heap[0] < best:
                 best, best_group = heap[0], group
         if best is None:
@@ -768,7 +969,8 @@ class Run:
     def _dispatch(self) -> None:
         if self._cancel_requested or self._done is None or self._done.done():
             return
-        while len(self._running) < self._global_limit and self._held is None:
+        running = self._running
+        while len(running) < self._global_limit and self._held is None:
             if self._paused and self._credits <= 0:
                 break
             node_id = self._pick()
@@ -777,7 +979,8 @@ class Run:
             if self._paused:
                 self._credits -= 1
             self._start_node(node_id)
-        self._announce_pause()
+        if self._paused:
+            self._announce_pause()
 
     def _announce_pause(self) -> None:
         if not self._paused or self._announced or self._running or self._held is not None or not self._queued:
@@ -798,7 +1001,8 @@ class Run:
     def _start_node(self, node_id: str) -> None:
         inputs = self._queued.pop(node_id)
         plan = self.executor.plans[node_id]
-        self._group_running[plan.group] = self._group_running.get(plan.group, 0) + 1
+        group_running = self._group_running
+        group_running[plan.group] = group_running.get(plan.group, 0) + 1
         self._announced = False
         assert self._loop is not None
         self._running[node_id] = self._loop.create_task(self._execute(plan, inputs), name=f"node {node_id}")
@@ -811,15 +1015,32 @@ class Run:
     # -- one node ---------------------------------------------------------------------------
     async def _execute(self, plan: _Plan, inputs: dict[str, Any]) -> None:
         node_id = plan.id
-        result = NodeResult(node_id, "succeeded", type_id=plan.type_id, inputs=inputs, started=time.time())
+        started = time.time()
         t0 = time.perf_counter()
+        result = NodeResult(node_id, "succeeded", plan.type_id, inputs, started=started)
         self._emit(
             ev.NodeStarted(
-                run_id=self.run_id, node_id=node_id, type_id=plan.type_id, title=plan.title, inputs=inputs
+                run_id=self.run_id,
+                node_id=node_id,
+                timestamp=started,
+                type_id=plan.type_id,
+                title=plan.title,
+                inputs=inputs,
             )
         )
         try:
-            await self._run_node(plan, inputs, result)
+            if plan.cacheable and self.executor.cache is not None:
+                await self._run_cacheable(plan, inputs, result)
+            else:  # `_run_node`, inlined: one coroutine less for every node
+                try:
+                    raw = await plan.instance.run(inputs, _NodeContext(self, node_id, result))
+                    if self._cancel_requested:
+                        raise asyncio.CancelledError()
+                    result.outputs, result.skipped_outputs = self._split_outputs(plan, raw)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    self._node_failed(result, plan, exc)
         except asyncio.CancelledError:
             result.status = "cancelled"
         except Exception as exc:  # an engine bug must not hang the run
@@ -837,13 +1058,19 @@ class Run:
             return
         try:
             self._record(result)
-            candidates = []
+            candidates: list[str] | None = None
+            pending = self._pending
+            in_scope = self._in_scope
             for succ in plan.successors:
-                if succ in self._in_scope:
-                    self._pending[succ] -= 1
-                    if self._pending[succ] == 0:
-                        candidates.append(succ)
-            if candidates:
+                if succ in in_scope:
+                    left = pending[succ] - 1
+                    pending[succ] = left
+                    if left == 0:
+                        if candidates is None:
+                            candidates = [succ]
+                        else:
+                            candidates.append(succ)
+            if candidates is not None:
                 self._advance(candidates)
             self._dispatch()
             self._check_done()
@@ -855,10 +1082,12 @@ class Run:
         if self._done is not None and not self._done.done():
             self._done.set_exception(exc)
 
-    async def _run_node(self, plan: _Plan, inputs: dict[str, Any], result: NodeResult) -> None:
-        key = None
+    async def _run_cacheable(self, plan: _Plan, inputs: dict[str, Any], result: NodeResult) -> None:
+        """`_run_node` for a cacheable node: look the result up first, store it after."""
         cache = self.executor.cache
-        if plan.cacheable and cache is not None and (self.use_cache or self.write_cache):
+        assert cache is not None
+        key = None
+        if self.use_cache or self.write_cache:
             key = self._cache_key(plan, inputs)
             if key is not None and self.use_cache:
                 try:
@@ -872,43 +1101,43 @@ class Run:
                     result.saved_usage = hit.usage
                     result.cached = True
                     return
-        ctx = self._context(plan, result)
+        await self._run_node(plan, inputs, result)
+        if key is not None and self.write_cache and result.status == "succeeded":
+            try:
+                cache.put(key, plan.type_id, result.outputs, result.skipped_outputs, result.usage)
+            except Exception:
+                log.warning("cache write failed for node %s", plan.id, exc_info=True)
+
+    async def _run_node(self, plan: _Plan, inputs: dict[str, Any], result: NodeResult) -> None:
+        """Run the node itself; its outputs, or its failure, go into `result`."""
         try:
-            raw = await plan.instance.run(inputs, ctx)
+            raw = await plan.instance.run(inputs, _NodeContext(self, plan.id, result))
             if self._cancel_requested:
                 raise asyncio.CancelledError()
             result.outputs, result.skipped_outputs = self._split_outputs(plan, raw)
         except asyncio.CancelledError:
             raise
-        except NodeError as exc:
-            self._fail(
-                result,
-                plan,
-                ErrorInfo(
-                    "NodeError",
-                    exc.message or str(exc),
-                    port=exc.port,
-                    field=exc.field,
-                    user_line=exc.user_line,
-                    traceback=exc.details,
-                ),
-            )
-            return
-        except _OutputError as exc:
-            self._fail(result, plan, ErrorInfo("OutputError", str(exc)))
-            return
         except Exception as exc:
+            self._node_failed(result, plan, exc)
+
+    def _node_failed(self, result: NodeResult, plan: _Plan, exc: Exception) -> None:
+        """Record why the node failed (called while `exc` is being handled)."""
+        if isinstance(exc, NodeError):
+            error = ErrorInfo(
+                "NodeError",
+                exc.message or str(exc),
+                port=exc.port,
+                field=exc.field,
+                user_line=exc.user_line,
+                traceback=exc.details,
+            )
+        elif isinstance(exc, _OutputError):
+            error = ErrorInfo("OutputError", str(exc))
+        else:
             text = str(exc)
             message = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-            self._fail(
-                result, plan, ErrorInfo(type(exc).__name__, message, traceback=_traceback.format_exc())
-            )
-            return
-        if key is not None and self.write_cache and cache is not None:
-            try:
-                cache.put(key, plan.type_id, result.outputs, result.skipped_outputs, result.usage)
-            except Exception:
-                log.warning("cache write failed for node %s", plan.id, exc_info=True)
+            error = ErrorInfo(type(exc).__name__, message, traceback=_traceback.format_exc())
+        self._fail(result, plan, error)
 
     def _fail(self, result: NodeResult, plan: _Plan, error: ErrorInfo) -> None:
         error.message = ev.redact(error.message, self._secrets)
@@ -936,11 +1165,12 @@ class Run:
     def _split_outputs(plan: _Plan, raw: Any) -> tuple[dict[str, Any], dict[str, str]]:
         if not isinstance(raw, Mapping):
             raise _OutputError(f"the node returned {type(raw).__name__} instead of a dict of outputs")
+        names = plan.output_names
         outputs: dict[str, Any] = {}
         skipped: dict[str, str] = {}
         for name, value in raw.items():
-            if name not in plan.output_names:
-                known = ", ".join(sorted(plan.output_names)) or "none"
+            if name not in names:
+                known = ", ".join(sorted(names)) or "none"
                 raise _OutputError(
                     f"the node returned an output '{name}' it does not declare (its outputs: {known})"
                 )
@@ -951,58 +1181,27 @@ class Run:
         return outputs, skipped
 
     def _context(self, plan: _Plan, result: NodeResult | None) -> RunContext:
-        node_id = plan.id
-        run_id = self.run_id
-        emit = self._emit_any_thread
-        secrets = self._secrets
-
-        def on_chunk(text: str) -> None:
-            emit(ev.Chunk(run_id=run_id, node_id=node_id, text=text))
-
-        def on_progress(fraction: float, message: str) -> None:
-            emit(ev.Progress(run_id=run_id, node_id=node_id, fraction=fraction, message=message))
-
-        def on_log(message: str, level: str) -> None:
-            message = ev.redact(str(message), secrets)
-            if result is not None:
-                result.log.append((level, message))
-            emit(ev.NodeLog(run_id=run_id, node_id=node_id, level=level, message=message))
-
-        def on_usage(usage: Usage) -> None:
-            if result is not None:
-                result.usage.append(asdict(usage))
-
-        return RunContext(
-            node_id=node_id,
-            workflow_dir=self.executor.workflow_dir,
-            workflow_inputs=self.inputs,
-            restricted=self.restricted,
-            settings=self.executor.settings,
-            on_chunk=on_chunk,
-            on_progress=on_progress,
-            on_log=on_log,
-            on_usage=on_usage,
-            cancel_event=self.cancel_event,
-            logger=_node_logger,
-        )
+        """The `RunContext` for one execution of `plan` (`result` receives its logs and usage)."""
+        return _NodeContext(self, plan.id, result)
 
     # -- the end ----------------------------------------------------------------------------
     def _finish(self) -> RunResult:
         result = self.result
         result.finished = time.time()
-        for node_id in self.scope:
-            if node_id not in self._results:
-                self._results[node_id] = NodeResult(
-                    node_id, "cancelled", type_id=self.executor.plans[node_id].type_id
-                )
+        if self._settled < len(self.scope):  # cancelled: the nodes that never settled
+            for node_id in self.scope:
+                if node_id not in self._results:
+                    self._results[node_id] = NodeResult(
+                        node_id, "cancelled", type_id=self.executor.plans[node_id].type_id
+                    )
         outputs: dict[str, Any] = {}
         missing: dict[str, str] = {}
-        for node_id in self.executor.order:
-            plan = self.executor.plans[node_id]
-            node = self._results.get(node_id)
-            if plan.interface_role != "output" or plan.interface_name is None or node is None:
+        for plan in self.executor.output_plans:
+            node = self._results.get(plan.id)
+            if node is None:
                 continue
             name = plan.interface_name
+            assert name is not None  # output_plans holds only named outputs
             if node.status == "succeeded" and node.inputs is not None and "value" in node.inputs:
                 outputs[name] = node.inputs["value"]
             elif node.status == "skipped":
@@ -1015,7 +1214,7 @@ class Run:
         result.missing_outputs = missing
         if self._cancel_requested:
             result.status = "cancelled"
-        elif self._failures or any(r.status == "failed" for r in self._results.values()):
+        elif self._failures:  # every failed node is reported through `_record`
             result.status = "failed"
         else:
             result.status = "succeeded"

@@ -214,15 +214,35 @@ class RunResult:
         return (self.finished - self.started) if self.finished else 0.0
 
     def totals(self) -> dict[str, Any]:
-        executed = [r for r in self.nodes.values() if not r.reused]
-        costs = [r.cost_usd for r in executed if r.cost_usd is not None]
-        saved_costs = [r.saved_cost_usd for r in executed if r.saved_cost_usd is not None]
+        """Tokens, cost and cache hits of the nodes this run executed (reused ones not counted).
+
+        One pass over the nodes; those with no usage reports (most nodes) cost a couple of checks.
+        """
+        input_tokens = output_tokens = saved_tokens = cache_hits = 0
+        costs: list[float] = []
+        saved_costs: list[float] = []
+        for r in self.nodes.values():
+            if r.reused:
+                continue
+            if r.cached:
+                cache_hits += 1
+            if r.usage:
+                input_tokens += r.input_tokens
+                output_tokens += r.output_tokens
+                cost = r.cost_usd
+                if cost is not None:
+                    costs.append(cost)
+            if r.saved_usage:
+                saved_tokens += r.saved_tokens
+                cost = r.saved_cost_usd
+                if cost is not None:
+                    saved_costs.append(cost)
         return {
-            "input_tokens": sum(r.input_tokens for r in executed),
-            "output_tokens": sum(r.output_tokens for r in executed),
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
             "cost_usd": float(sum(costs)) if costs else None,
-            "cache_hits": sum(1 for r in executed if r.cached),
-            "saved_tokens": sum(r.saved_tokens for r in executed),
+            "cache_hits": cache_hits,
+            "saved_tokens": saved_tokens,
             "saved_cost_usd": float(sum(saved_costs)) if saved_costs else None,
         }
 

@@ -1,0 +1,128 @@
+"""The executor's per-node bookkeeping, kept lean for big runs (benchmark P2), behaves like the
+plain version it replaced: contexts, plans, the topological order, totals and the event stream."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Any
+
+from app.core import events as ev
+from app.core.executor import Executor, Run
+from app.core.runs import NodeResult, RunResult
+from app.core.sdk import Port, RunContext
+from app.core.settings import Settings
+from tests.core import fake_nodes
+from tests.core.fake_nodes import analyze, fake
+
+
+def go(run: Run) -> RunResult:
+    return asyncio.run(run.wait())
+
+
+def test_a_node_context_has_every_run_context_field_and_working_callbacks(tmp_path) -> None:
+    fake_nodes.reset()
+    seen: dict[str, RunContext] = {}
+
+    class Spy(fake_nodes.FakeNode):
+        async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+            seen[ctx.node_id] = ctx
+            ctx.progress(2.0, "clamped")
+            return await super().run(inputs, ctx)
+
+    registry = fake_nodes.fake_registry()
+    registry._types["fake.node"] = Spy  # only this test's registry
+    from app.core.graph import require_valid
+
+    analysis = require_valid(
+        fake_nodes.workflow([fake("a", chunks=["x"], tokens=3, log="hello"), fake("b")], []), registry
+    )
+    settings = Settings()
+    run = Executor(analysis, settings=settings, workflow_path=tmp_path / "f.json").run({}, restricted=True)
+    result = go(run)
+    plain = RunContext(
+        node_id="a",
+        workflow_dir=tmp_path.resolve(),
+        workflow_inputs={},
+        restricted=True,
+        settings=settings,
+        cancel_event=run.cancel_event,
+    )
+    ctx = seen["a"]
+    assert isinstance(ctx, RunContext) and seen["b"].node_id == "b"
+    for item in dataclasses.fields(RunContext):
+        if item.name.startswith("on_"):
+            assert callable(getattr(ctx, item.name))
+        elif item.name != "logger":
+            assert getattr(ctx, item.name) == getattr(plain, item.name), item.name
+    assert ctx.logger.name == "chainwright.node"
+    # the callbacks reach the run: chunk, progress, log (stored) and usage (counted)
+    kinds = [e.kind for e in run.history if e.node_id == "a"]
+    assert {"chunk", "progress", "node_log"} <= set(kinds)
+    progress = next(e for e in run.history if e.kind == "progress" and e.node_id == "a")
+    assert progress.fraction == 1.0 and progress.message == "clamped"
+    assert result.nodes["a"].log == [("info", "hello")] and result.nodes["a"].input_tokens == 3
+    assert result.nodes["b"].log == [] and result.nodes["b"].usage == []
+
+
+def test_plans_keep_in_edges_successors_and_predecessors() -> None:
+    nodes = [fake("a", outputs=["p", "q"]), fake("b", inputs=["x", "y"]), fake("c", inputs=["x"])]
+    edges = [("a", "p", "b", "x"), ("a", "q", "b", "y"), ("a", "p", "c", "x")]
+    executor = Executor(analyze(nodes, edges), settings=Settings())
+    a, b = executor.plans["a"], executor.plans["b"]
+    assert a.successors == ("b", "c") and a.predecessors == ()
+    assert b.predecessors == ("a",) and b.successors == ()
+    assert [(name, src, port) for name, src, port, _ in b.in_edges] == [("x", "a", "p"), ("y", "a", "q")]
+    assert all(isinstance(port, Port) and port.name == name for name, _, _, port in b.in_edges)
+    assert "p" in a.output_names and "x" not in a.output_names
+
+
+def test_the_order_is_the_analysis_topological_order_whatever_the_file_order() -> None:
+    # file order is not a topological order here: ties are broken by file order
+    nodes = [fake("d", inputs=["x"]), fake("c"), fake("b", inputs=["x"]), fake("a")]
+    edges = [("c", "out", "b", "x"), ("b", "out", "d", "x")]
+    analysis = analyze(nodes, edges)
+    assert Executor(analysis, settings=Settings()).order == analysis.topological_order()
+    forward = analyze([fake("a"), fake("b", inputs=["x"]), fake("c")], [("a", "out", "b", "x")])
+    assert Executor(forward, settings=Settings()).order == forward.topological_order() == ["a", "b", "c"]
+
+
+def test_totals_sum_usage_per_node_skipping_reused_nodes() -> None:
+    def node(node_id: str, usage: list[dict[str, Any]], **kw: Any) -> NodeResult:
+        return NodeResult(node_id, "succeeded", usage=usage, **kw)
+
+    result = RunResult("r", "succeeded")
+    result.nodes = {
+        "a": node("a", [{"input_tokens": 1, "output_tokens": 2, "cost_usd": 0.1}, {"cost_usd": 0.2}]),
+        "b": node("b", [{"input_tokens": 4, "cost_usd": 0.3}]),
+        "c": node(
+            "c", [], cached=True, saved_usage=[{"input_tokens": 5, "output_tokens": 1, "cost_usd": 1.0}]
+        ),
+        "d": node("d", [{"input_tokens": 100, "cost_usd": 9.0}], reused=True),
+        "e": node("e", []),
+    }
+    assert result.totals() == {
+        "input_tokens": 5,
+        "output_tokens": 2,
+        "cost_usd": (0.1 + 0.2) + 0.3,
+        "cache_hits": 1,
+        "saved_tokens": 6,
+        "saved_cost_usd": 1.0,
+    }
+    assert RunResult("r", "succeeded").totals()["cost_usd"] is None
+
+
+def test_unsubscribing_inside_a_callback_still_delivers_that_event_to_the_others() -> None:
+    run = Executor(analyze([fake("a")], []), settings=Settings()).run()
+    first: list[ev.Event] = []
+    second: list[ev.Event] = []
+
+    def once(event: ev.Event) -> None:
+        first.append(event)
+        unsubscribe()
+
+    unsubscribe = run.subscribe(once)
+    run.subscribe(second.append)
+    go(run)
+    assert [e.kind for e in first] == ["run_started"]
+    assert second == run.history and second[-1].kind == "run_finished"
