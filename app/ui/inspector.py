@@ -602,16 +602,21 @@ class _Blocks:
         return widget
 
     def finish(self) -> dict[Any, QWidget]:
+        """Remove the blocks not asked for again and insert the new ones in place; blocks kept
+        stay where they are in the layout (re-adding a widget to a layout is not free)."""
         layout = self.page.layout_
-        while layout.count():
-            layout.takeAt(0)
-        for widget in self.blocks.values():
-            layout.addWidget(widget)
-        layout.addStretch(1)
         for widget in self.previous.values():
+            layout.removeWidget(widget)
             widget.hide()
             widget.setParent(None)
             widget.deleteLater()
+        for index, widget in enumerate(self.blocks.values()):
+            item = layout.itemAt(index)
+            if item is not None and item.widget() is widget:
+                continue
+            if layout.indexOf(widget) >= 0:
+                layout.removeWidget(widget)
+            layout.insertWidget(index, widget)
         return self.blocks
 
 
@@ -669,6 +674,7 @@ class RunTab(QScrollArea):
         self._pending.timeout.connect(self.follow_selection)
         self._page = _Page()
         self._page.setObjectName("runPage")
+        self._page.layout_.addStretch(1)  # the blocks are inserted above it
         self._blocks: dict[Any, QWidget] = {}
         self.setWidget(self._page)
         self._rebuild()
