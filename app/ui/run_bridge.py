@@ -47,6 +47,7 @@ import concurrent.futures
 import contextlib
 import gc
 import logging
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -133,6 +134,12 @@ class EngineThread:
                 task.cancel()
             if tasks:
                 await asyncio.wait(tasks, timeout=timeout / 2)
+            # The model clients' pooled connections belong to this loop: close them here.
+            await loop.shutdown_asyncgens()
+            if "app.core.llm.retry" in sys.modules:
+                from app.core.llm.retry import aclose_shared_clients
+
+                await aclose_shared_clients()
 
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(finish(), loop).result(timeout)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.core import events as ev
 from app.core import secrets
+from app.core.llm import retry
 from app.core.model import Edge, Node, Workflow
 from app.core.settings import Settings
 from app.core.values import DataType
@@ -179,9 +180,16 @@ def test_the_controller_runs_headless_for_scripts_and_benchmarks(qtbot: Any) -> 
             assert state.outputs == {"answer": reply_text("fake-small", "hello there")}
             assert len(state.node("m").chunks) >= 1
             assert controller.bridge.received >= controller.bridge.delivered
+            engine_loop = controller.engine.loop()
+            pooled = retry._loop_clients.get(engine_loop)
+            assert pooled is not None and pooled.every  # the model call's connection is kept
+            clients = list(pooled.every)
         finally:
             controller.shutdown()
         assert not controller.engine.running
+        # Shutting down closes the engine loop's pooled connections (no socket left to the GC).
+        assert all(client.is_closed for client in clients)
+        assert retry._loop_clients.get(engine_loop) is None
 
 
 def test_warming_up_prepares_the_first_run_in_the_engine_thread(qtbot: Any) -> None:
