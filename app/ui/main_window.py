@@ -48,7 +48,6 @@ from PySide6.QtWidgets import (
 
 # Only Qt, the standard library and light modules here: the first paint needs nothing else. The
 # engine and the heavy UI parts are imported where they are used (see the module docstring).
-from app.core.values import can_connect
 from app.ui.palette import NodePalette
 from app.ui.start_page import StartPage, app_icon, list_examples
 from app.ui.theme import CanvasColours
@@ -1584,7 +1583,7 @@ def _placeholder(name: str) -> QWidget:
 
 
 def _accepts(described: dict[str, Any], drop: WireDrop) -> bool:
-    from app.core.values import DataType
+    from app.core.values import DataType, can_connect
 
     if drop.from_output:
         return any(can_connect(drop.type, DataType(port["type"])) for port in described["inputs"])

@@ -9,21 +9,25 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
-from app.core.values import DataType
+if TYPE_CHECKING:
+    from app.core.values import DataType
 
-#: One colour per port data type, chosen to read on both light and dark canvases.
-PORT_COLOURS: dict[DataType, str] = {
-    DataType.TEXT: "#3fa45b",
-    DataType.NUMBER: "#3b82d6",
-    DataType.BOOLEAN: "#e0673d",
-    DataType.JSON: "#9b5bd6",
-    DataType.LIST: "#d49a18",
-    DataType.ANY: "#8c8f96",
+#: One colour per port data type, chosen to read on both light and dark canvases. Keyed by the
+#: `DataType` values (a StrEnum member looks up its value's entry): this module is imported before
+#: the first paint, which can do without importing `app.core.values`.
+PORT_COLOURS: dict[str, str] = {
+    "text": "#3fa45b",
+    "number": "#3b82d6",
+    "boolean": "#e0673d",
+    "json": "#9b5bd6",
+    "list": "#d49a18",
+    "any": "#8c8f96",
 }
 
 #: Category accent colours; unknown categories get a stable colour from their name.
@@ -48,7 +52,7 @@ def category_colour(category: str) -> QColor:
 
 
 def port_colour(data_type: DataType) -> QColor:
-    return QColor(PORT_COLOURS.get(data_type, PORT_COLOURS[DataType.ANY]))
+    return QColor(PORT_COLOURS.get(data_type, PORT_COLOURS["any"]))
 
 
 def mix(a: QColor, b: QColor, amount: float) -> QColor:

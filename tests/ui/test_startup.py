@@ -249,3 +249,13 @@ def test_the_benchmark_hook_reports_the_first_frame(user_dirs: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     words = done.stdout.split()
     assert words[0] == "CHAINWRIGHT_SHOWN" and float(words[1]) > 0 and words[2] == "MainWindow"
+
+
+def test_port_colours_cover_every_data_type() -> None:
+    """theme keys its port colours by the DataType values (it is imported before the first paint,
+    without app.core.values): every type has its own colour."""
+    from app.core.values import DataType
+    from app.ui.theme import PORT_COLOURS, port_colour
+
+    assert set(PORT_COLOURS) == {data_type.value for data_type in DataType}
+    assert len({port_colour(data_type).name() for data_type in DataType}) == len(DataType)
