@@ -617,6 +617,8 @@ class _Blocks:
             if layout.indexOf(widget) >= 0:
                 layout.removeWidget(widget)
             layout.insertWidget(index, widget)
+            if widget.isHidden():  # a spare value view, made hidden ahead of time
+                widget.show()
         return self.blocks
 
 
@@ -626,13 +628,6 @@ def _status_label() -> QLabel:
     label.setTextFormat(Qt.TextFormat.RichText)
     label.setWordWrap(True)
     return label
-
-
-def _output_view(name: str, value: Any) -> ValueView:
-    view = ValueView(name)
-    view.setObjectName(f"output_{name}")
-    view.set_value(value)
-    return view
 
 
 def _logs_view() -> QPlainTextEdit:
@@ -675,6 +670,11 @@ class RunTab(QScrollArea):
         self._page = _Page()
         self._page.setObjectName("runPage")
         self._page.layout_.addStretch(1)  # the blocks are inserted above it
+        self._spare_views: list[ValueView] = []
+        self._spare_timer = QTimer(self)
+        self._spare_timer.setSingleShot(True)
+        self._spare_timer.setInterval(30)
+        self._spare_timer.timeout.connect(self._make_spare_view)
         self._blocks: dict[Any, QWidget] = {}
         self.setWidget(self._page)
         self._rebuild()
@@ -714,6 +714,32 @@ class RunTab(QScrollArea):
     def set_state(self, state: RunState | None) -> None:
         self.state = state
         self._update(force=True)
+        if state is not None and state.live:
+            self._spare_timer.start()
+
+    # A live run's status changes add value views (inputs when the node starts, the answer as it
+    # streams, outputs when it ends). Making one takes a few milliseconds, so a few are made
+    # ahead, one per idle turn of the event loop, and the status change only fills them in.
+    SPARE_VIEWS = 3
+
+    def _new_view(self, title: str) -> ValueView:
+        if self._spare_views:
+            view = self._spare_views.pop()
+            view.set_title(title)
+        else:
+            view = ValueView(title)
+        if self.state is not None and self.state.live:
+            self._spare_timer.start()
+        return view
+
+    def _make_spare_view(self) -> None:
+        if len(self._spare_views) < self.SPARE_VIEWS:
+            view = ValueView(parent=self._page)
+            view.hide()
+            view.ensurePolished()  # styled now (with its children), not when it is first shown
+            self._spare_views.append(view)
+        if len(self._spare_views) < self.SPARE_VIEWS:
+            self._spare_timer.start()
 
     def refresh(self, node_ids: Any) -> None:
         if self.node_id is not None and self.node_id in node_ids:
@@ -847,7 +873,7 @@ class RunTab(QScrollArea):
             blocks.add(("section", "Outputs"), lambda: _section("Outputs"))
             for name, value in node.outputs.items():
                 self.output_views[name] = blocks.add(
-                    ("output", name, _Same(value)), lambda n=name, v=value: _output_view(n, v)
+                    ("output", name, _Same(value)), lambda n=name, v=value: self._output_view(n, v)
                 )
             for name, reason in node.skipped_outputs.items():
                 text = f"{name}: not produced — {reason}"
@@ -885,7 +911,8 @@ class RunTab(QScrollArea):
     def _input_view(
         self, name: str, value: Any, replaced: bool, held_here: bool, edits: dict[str, Any]
     ) -> ValueView:
-        view = ValueView(name + (" · edited at the breakpoint" if replaced else ""), editable=held_here)
+        title = name + (" · edited at the breakpoint" if replaced else "")
+        view = ValueView(title, editable=True) if held_here else self._new_view(title)
         view.setObjectName(f"input_{name}")
         view.set_value(value)
         if held_here:
@@ -894,9 +921,14 @@ class RunTab(QScrollArea):
             view.edited.connect(lambda edited, port=name, v=view: self._input_edited(port, edited, v))
         return view
 
-    @staticmethod
-    def _stream_view(node: NodeRunState) -> ValueView:
-        view = ValueView("text")
+    def _output_view(self, name: str, value: Any) -> ValueView:
+        view = self._new_view(name)
+        view.setObjectName(f"output_{name}")
+        view.set_value(value)
+        return view
+
+    def _stream_view(self, node: NodeRunState) -> ValueView:
+        view = self._new_view("text")
         view.setObjectName("streamView")
         if node.chunks:
             view.set_value(node.text, streaming=node.status == RUNNING)

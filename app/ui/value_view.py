@@ -286,6 +286,9 @@ class ValueView(QFrame):
             self.stack.addWidget(self._tree)
         return self._tree
 
+    def set_title(self, title: str) -> None:
+        self.title_label.setText(f"<b>{_html(title)}</b>" if title else "")
+
     # -- values -----------------------------------------------------------------------------
     def set_value(self, value: Any, *, streaming: bool = False) -> None:
         self._value = value

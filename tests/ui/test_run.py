@@ -142,15 +142,22 @@ def test_status_changes_keep_the_inspectors_widgets_and_the_nodes_cached_picture
     window, qtbot, tmp_path, fake_llm
 ):
     """A status change of the watched node adds or removes a block of the Run tab instead of
-    building every value view again, and repaints the node's status ring and strip, not the
-    node: both would otherwise stall a streaming run's frames (issue 7, benchmark P6)."""
+    building every value view again (new ones come from views made ahead), and repaints the
+    node's status ring and strip, not the node: both would otherwise stall a streaming run's
+    frames (issue 7, benchmark P6)."""
     fake_llm.chunk_delay_ms = 25
     open_file(window, tmp_path, example("chain-three-prompts"))
     select(window, "facts")
     node_item = item(window, "facts")
-    start(window, qtbot, topic="tea")
     tab = window.inspector.run_tab
+    for _ in range(tab.SPARE_VIEWS):
+        tab._make_spare_view()
+    made_ahead = list(tab._spare_views)
+    start(window, qtbot, topic="tea")
     qtbot.waitUntil(lambda: tab.stream_view is not None and bool(tab.input_views), timeout=WAIT)
+    # The views a status change needs were made ahead, in idle turns, and only filled in.
+    assert tab.stream_view in made_ahead and tab.input_views["prompt"] in made_ahead
+    assert tab.stream_view.isVisible() and tab.input_views["prompt"].isVisible()
     running_input, running_status = tab.input_views["prompt"], tab.status_label
     assert node_item.run_outline is not None and node_item.run_outline.isVisible()
     repaints: list[str] = []
