@@ -78,6 +78,9 @@ FILE_FILTER = "Chainwright workflows (*.json);;All files (*)"
 OPEN_FILTER = "Chainwright workflows (*.json);;Scripts exported by Chainwright (*.py);;All files (*)"
 
 
+WARM_UP_AFTER_SHOW_MS = 400  # the engine warms up after the window is up (`RunController.warm_up`)
+
+
 class MainWindow(QMainWindow):
     windows: ClassVar[list[MainWindow]] = []
     #: What `ensure_ready` builds (the second step of start-up, see the module docstring).
@@ -1560,6 +1563,13 @@ class MainWindow(QMainWindow):
         if not getattr(self, "_sized_docks", False):
             self._sized_docks = True
             self._size_docks()
+            # Once the window is up, the engine prepares the first run in its own thread.
+            QTimer.singleShot(WARM_UP_AFTER_SHOW_MS, self, lambda: self.when_ready(self._warm_up_runs))
+
+    def _warm_up_runs(self) -> None:
+        runs = self.__dict__.get("runs")
+        if runs is not None:
+            runs.warm_up()
 
     def _size_docks(self) -> None:
         self.resizeDocks(

@@ -446,3 +446,10 @@ def test_step_mode_runs_one_node_at_a_time_then_continue_finishes(window, qtbot,
     window.act_continue.trigger()
     state = finished(window, qtbot)
     assert state.status == "succeeded"
+
+
+def test_the_engine_warms_up_once_the_window_is_shown(window, qtbot):
+    """Shortly after the window appears, the engine thread prepares the first run (imports,
+    cache, history), so pressing Run does not pay for it while the canvas paints."""
+    qtbot.waitUntil(lambda: window.runs._warmed, timeout=WAIT)
+    qtbot.waitUntil(lambda: window.runs.engine.running and window.runs.store is not None, timeout=WAIT)
