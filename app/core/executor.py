@@ -226,15 +226,30 @@ class _NodeContext(RunContext):
     def _on_log(self, message: str, level: str) -> None:
         run = self._run
         message = ev.redact(str(message), run._secrets)
-        if self._result is not None:
-            self._result.log.append((level, message))
+        result = self._result
+        if result is not None:
+            if type(result.log) is list:
+                result.log.append((level, message))
+            else:  # the shared empty default
+                result.log = [*result.log, (level, message)]
         run._emit_any_thread(
             ev.NodeLog(run_id=run.run_id, node_id=self.node_id, level=level, message=message)
         )
 
     def _on_usage(self, usage: Usage) -> None:
-        if self._result is not None:
-            self._result.usage.append(asdict(usage))
+        result = self._result
+        if result is not None:
+            if type(result.usage) is list:
+                result.usage.append(asdict(usage))
+            else:  # the shared empty default
+                result.usage = [*result.usage, asdict(usage)]
+
+
+#: A per-node event in compact form: (kind code, node id, timestamp). Its other fields are read
+#: back from the node's `NodeResult` (the same dicts), so the record holds nothing the garbage
+#: collector must track.
+_Record = tuple[int, str, float]
+_QUEUED, _STARTED, _FINISHED = 0, 1, 2
 
 
 def new_run_id() -> str:
@@ -490,6 +505,8 @@ class Run:
         self._ready: dict[str | None, list[tuple[int, str]]] = {}
         self._queued: dict[str, dict[str, Any]] = {}  # node id -> resolved inputs
         self._running: dict[str, asyncio.Task[None]] = {}
+        #: the results of the nodes running now (until they are in `result.nodes`)
+        self._started: dict[str, NodeResult] = {}
         self._group_running: dict[str | None, int] = {}
         self._settled = 0
         self._failures: list[dict[str, Any]] = []
@@ -502,7 +519,9 @@ class Run:
         # Replaced, never mutated, so `_emit` can iterate them while a callback unsubscribes.
         self._subscribers: tuple[Subscriber, ...] = ()
         self._queues: tuple[asyncio.Queue[ev.Event], ...] = ()
-        self.history: list[ev.Event] = []
+        #: The events so far; the per-node ones possibly as `_Record`s until `history` is read.
+        self._history: list[ev.Event | _Record] = []
+        self._history_read = False
         self._task: asyncio.Task[RunResult] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
@@ -696,8 +715,58 @@ class Run:
             self._done.set_result(None)
 
     # -- events -----------------------------------------------------------------------------
-    def _emit(self, event: ev.Event) -> None:
-        self.history.append(event)
+    @property
+    def history(self) -> list[ev.Event]:
+        """Every event of the run so far, in order (the same list every time).
+
+        Until it is first read, the three events every node produces (queued, started, finished
+        without usage) are kept as plain tuples of their fields, which the garbage collector stops
+        tracking; they become events here, once, and from then on events are kept as they are.
+        Read it in the event loop's thread, or after the run.
+        """
+        items = self._history
+        if not self._history_read:
+            self._history_read = True
+            i = 0
+            while i < len(items):  # not a for loop: the list may grow meanwhile
+                item = items[i]
+                if type(item) is tuple:
+                    items[i] = self._event_from_record(item)
+                i += 1
+        return items  # type: ignore[return-value]  # every item is an event now
+
+    def _event_from_record(self, record: _Record) -> ev.Event:
+        code, node_id, timestamp = record
+        if code == _QUEUED:
+            return ev.NodeQueued(run_id=self.run_id, node_id=node_id, timestamp=timestamp)
+        result = self._results.get(node_id) or self._started[node_id]
+        if code == _STARTED:
+            plan = self.executor.plans[node_id]
+            return ev.NodeStarted(
+                run_id=self.run_id,
+                node_id=node_id,
+                timestamp=timestamp,
+                type_id=plan.type_id,
+                title=plan.title,
+                inputs=result.inputs if result.inputs is not None else {},
+            )
+        return ev.NodeFinished(  # a finished node without usage (else the event itself is kept)
+            run_id=self.run_id,
+            node_id=node_id,
+            timestamp=timestamp,
+            outputs=result.outputs,
+            skipped_outputs=result.skipped_outputs,
+            duration_s=result.duration_s,
+            cached=result.cached,
+        )
+
+    def _listened(self) -> bool:
+        """Whether an event made now has anyone to go to (else a `_Record` will do)."""
+        return bool(self._subscribers or self._queues or self._history_read)
+
+    def _emit(self, event: ev.Event, record: _Record | None = None) -> None:
+        """Deliver `event`; keep it in the history (or `record`, its compact form, if given)."""
+        self._history.append(event if record is None or self._history_read else record)
         for callback in self._subscribers:
             try:
                 callback(event)
@@ -807,7 +876,13 @@ class Run:
                 if heap is None:
                     heap = ready[plan.group] = []
                 heapq.heappush(heap, (plan.index, node_id))
-                self._emit(ev.NodeQueued(run_id=run_id, node_id=node_id))
+                now = time.time()
+                if self._listened():
+                    self._emit(
+                        ev.NodeQueued(run_id=run_id, node_id=node_id, timestamp=now), (_QUEUED, node_id, now)
+                    )
+                else:
+                    self._history.append((_QUEUED, node_id, now))
 
     def _resolve(self, plan: _Plan) -> dict[str, Any] | NodeResult:
         """The node's inputs, or the result that settles it without running (skipped/failed)."""
@@ -893,16 +968,13 @@ class Run:
                     saved_tokens=result.saved_tokens,
                     saved_cost_usd=result.saved_cost_usd,
                 )
+                self._emit(event)
             else:  # nothing to count: the token and cost fields keep their defaults (0, None)
-                event = ev.NodeFinished(
-                    run_id=self.run_id,
-                    node_id=node_id,
-                    outputs=result.outputs,
-                    skipped_outputs=result.skipped_outputs,
-                    duration_s=result.duration_s,
-                    cached=result.cached,
-                )
-            self._emit(event)
+                record = (_FINISHED, node_id, time.time())
+                if self._listened():
+                    self._emit(self._event_from_record(record), record)
+                else:
+                    self._history.append(record)
         elif status == "failed":
             error = result.error or ErrorInfo("Error", "failed")
             self._failures.append(
@@ -1018,16 +1090,12 @@ class Run:
         started = time.time()
         t0 = time.perf_counter()
         result = NodeResult(node_id, "succeeded", plan.type_id, inputs, started=started)
-        self._emit(
-            ev.NodeStarted(
-                run_id=self.run_id,
-                node_id=node_id,
-                timestamp=started,
-                type_id=plan.type_id,
-                title=plan.title,
-                inputs=inputs,
-            )
-        )
+        self._started[node_id] = result
+        record = (_STARTED, node_id, started)
+        if self._listened():
+            self._emit(self._event_from_record(record), record)
+        else:
+            self._history.append(record)
         try:
             if plan.cacheable and self.executor.cache is not None:
                 await self._run_cacheable(plan, inputs, result)
@@ -1054,10 +1122,12 @@ class Run:
         if self._cancel_requested or result.status == "cancelled":
             result.status = "cancelled"
             self._results[node_id] = result
+            del self._started[node_id]
             self._check_done()
             return
         try:
             self._record(result)
+            del self._started[node_id]
             candidates: list[str] | None = None
             pending = self._pending
             in_scope = self._in_scope

@@ -23,6 +23,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -93,17 +94,20 @@ class NodeResult:
     started: float | None = None
     finished: float | None = None
     duration_s: float = 0.0
-    #: Usage reports of this execution ([] for cache hits), as dicts of `sdk.Usage` fields.
-    usage: list[dict[str, Any]] = field(default_factory=list)
+    #: Usage reports of this execution (none for cache hits), as dicts of `sdk.Usage` fields.
+    #: The three sequences below default to an empty *tuple*: a run keeps one `NodeResult` per
+    #: node, and empty lists would be three more objects per node for the garbage collector to
+    #: scan; the executor makes a list when there is something to add.
+    usage: Sequence[dict[str, Any]] = ()
     cached: bool = False
     reused: bool = False
     #: For cache hits: the usage the original execution reported (what the hit saved).
-    saved_usage: list[dict[str, Any]] = field(default_factory=list)
+    saved_usage: Sequence[dict[str, Any]] = ()
     error: ErrorInfo | None = None
     skip_reason: str | None = None
     #: The node failed, or was skipped because this node (upstream) failed.
     failed_root: str | None = None
-    log: list[tuple[str, str]] = field(default_factory=list)
+    log: Sequence[tuple[str, str]] = ()
 
     @property
     def ok(self) -> bool:

@@ -62,7 +62,8 @@ def test_a_node_context_has_every_run_context_field_and_working_callbacks(tmp_pa
     progress = next(e for e in run.history if e.kind == "progress" and e.node_id == "a")
     assert progress.fraction == 1.0 and progress.message == "clamped"
     assert result.nodes["a"].log == [("info", "hello")] and result.nodes["a"].input_tokens == 3
-    assert result.nodes["b"].log == [] and result.nodes["b"].usage == []
+    assert not result.nodes["b"].log and not result.nodes["b"].usage  # nothing reported
+    assert list(result.nodes["b"].log) == [] and result.nodes["b"].to_dict()["usage"] == []
 
 
 def test_plans_keep_in_edges_successors_and_predecessors() -> None:
@@ -126,3 +127,61 @@ def test_unsubscribing_inside_a_callback_still_delivers_that_event_to_the_others
     go(run)
     assert [e.kind for e in first] == ["run_started"]
     assert second == run.history and second[-1].kind == "run_finished"
+
+
+def test_history_is_kept_compact_until_read_and_then_equals_what_subscribers_saw() -> None:
+    nodes = [
+        fake("a", tokens=2),
+        fake("b", inputs=["x"]),
+        fake("c", inputs=["x"], fail=True),
+        fake("d", inputs=["x"]),
+    ]
+    edges = [("a", "out", "b", "x"), ("b", "out", "c", "x"), ("c", "out", "d", "x")]
+    run = Executor(analyze(nodes, edges), settings=Settings()).run()
+    seen: list[ev.Event] = []
+    run.subscribe(seen.append)
+    result = go(run)
+    assert any(type(item) is tuple for item in run._history)  # compact records before the first read
+    history = run.history
+    assert history is run.history and all(isinstance(e, ev.Event) for e in history)
+    assert history == seen  # same kinds, fields and timestamps, in the same order
+    started = next(e for e in history if e.kind == "node_started" and e.node_id == "b")
+    assert started.inputs == {"x": "a()"} and started.inputs is result.nodes["b"].inputs
+    assert started.type_id == "fake.node" and started.title == "Fake"
+    finished = next(e for e in history if e.kind == "node_finished" and e.node_id == "a")
+    assert finished.input_tokens == 2 and finished.outputs == {"out": "a()"}
+
+
+def test_events_are_delivered_and_kept_with_nobody_listening_until_the_end() -> None:
+    run = Executor(
+        analyze([fake("a"), fake("b", inputs=["x"])], [("a", "out", "b", "x")]), settings=Settings()
+    ).run()
+    go(run)  # no subscriber, no events() iterator: nothing but records during the run
+    kinds = [(e.kind, e.node_id) for e in run.history]
+    assert kinds == [
+        ("run_started", None),
+        ("node_queued", "a"),
+        ("node_started", "a"),
+        ("node_finished", "a"),
+        ("node_queued", "b"),
+        ("node_started", "b"),
+        ("node_finished", "b"),
+        ("run_finished", None),
+    ]
+    assert [e.timestamp for e in run.history] == sorted(e.timestamp for e in run.history)
+
+
+def test_an_events_iterator_started_mid_run_gets_the_backlog_then_live_events() -> None:
+    nodes = [fake("a", latency=0.05), fake("b", inputs=["x"], latency=0.05)]
+    run = Executor(analyze(nodes, [("a", "out", "b", "x")]), settings=Settings()).run()
+
+    async def main() -> tuple[list[ev.Event], list[ev.Event]]:
+        run.start()
+        await asyncio.sleep(0.02)  # a is running: its queued/started events are records now
+        got = [event async for event in run.events()]
+        await run
+        return got, run.history
+
+    got, history = asyncio.run(main())
+    assert got == history and got[-1].kind == "run_finished"
+    assert [e.kind for e in got if e.node_id == "b"] == ["node_queued", "node_started", "node_finished"]
