@@ -347,16 +347,17 @@ class RunController(QObject):
         return self.shown is not None and self.shown.replay
 
     # -- resources ------------------------------------------------------------------------------
-    def warm_up(self) -> None:
+    def warm_up(self) -> concurrent.futures.Future[None] | None:
         """Prepare the first run in the engine thread while the person looks at the window: the
         executor, the model clients and the keychain are imported there and the result cache
         and run history are opened. Otherwise the first Run pays for ~240 modules while the
-        canvas is painting. Call it once the window is shown; calling it again does nothing."""
+        canvas is painting. Call it once the window is shown; calling it again does nothing. Returns
+        the future of the warm-up in the engine thread (None when there is nothing to do)."""
         if self._warmed or self._closed:
-            return
+            return None
         self._warmed = True
         self._open_resources()
-        self.engine.submit(_warm_engine())
+        return self.engine.submit(_warm_engine())
 
     def _open_resources(self) -> None:
         if self._resources_tried:

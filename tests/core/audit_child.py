@@ -80,6 +80,10 @@ def render(paths: list[Path], arm_after_first: bool) -> None:
         for _ in range(5):
             app.processEvents()
         window.grab()
+        if index == 0:  # the engine's warm-up (library imports in its thread) is not the file's doing
+            warming = window.runs.warm_up()
+            if warming is not None:
+                warming.result(60)
     armed = False
     window.editor.stack.setClean()
     window.close()
