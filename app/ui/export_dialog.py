@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.export import export_script
 from app.core.model import Workflow, atomic_write_bytes
 from app.core.problems import WorkflowError
 
@@ -57,6 +56,8 @@ class ExportDialog(QDialog):
 
     def _generate(self, script_path: Path) -> str | None:
         try:
+            from app.core.export import export_script  # with httpx: only when the dialog opens
+
             source = export_script(self.workflow, workflow_path=self.workflow_path, script_path=script_path)
         except WorkflowError as exc:
             self.note.setText("This workflow cannot be exported yet:")

@@ -8,7 +8,6 @@ Nothing here holds or shows a key: diagnostics say only *where* a provider's key
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata
 import os
 import platform
 import re
@@ -51,6 +50,8 @@ CANVAS_GESTURES: tuple[tuple[str, str], ...] = (
 
 # -- versions ---------------------------------------------------------------------------------------
 def _dist_version(name: str) -> str | None:
+    import importlib.metadata  # ~40 ms, not needed before Help is opened
+
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
