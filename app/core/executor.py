@@ -336,7 +336,9 @@ class Executor:
                 waiting[target] = left
                 if left == 0:
                     heapq.heappush(heap, (position[target], target))
-        base_extra = NodeType.cache_key_extra
+        # What depends only on the node's type, worked out once per type.
+        per_type: dict[type[NodeType[Any]], tuple[Any, ...]] = {}
+        base = NodeType
         plans: dict[str, _Plan] = {}
         no_edges: tuple[tuple[str, str, str], ...] = ()
         for node_id in order:
@@ -345,6 +347,19 @@ class Executor:
             node_type = resolved.node_type
             assert instance is not None and node_type is not None  # analysis.ok
             node = resolved.node
+            facts = per_type.get(node_type)
+            if facts is None:
+                cls = type(instance)
+                facts = per_type[node_type] = (
+                    node_type.type_id,
+                    node_type.title,
+                    int(getattr(node_type, "version", 1)),
+                    bool(node_type.cacheable),
+                    cls.cache_key_extra is not base.cache_key_extra,
+                    cls.concurrency_group is not base.concurrency_group,
+                    cls.interface_name is not base.interface_name,
+                )
+            type_id, type_title, version, cacheable, has_extra, own_group, own_name = facts
             targets = after.get(node_id)
             if targets is None:
                 successors: tuple[str, ...] = ()
@@ -363,19 +378,19 @@ class Executor:
                 node_id,
                 index[node_id],
                 instance,
-                node_type.type_id,
-                node.title or node_type.title,
-                int(getattr(node_type, "version", 1)),
-                instance.concurrency_group(),
-                bool(node_type.cacheable) and node.cache,
+                type_id,
+                node.title or type_title,
+                version,
+                instance.concurrency_group() if own_group else None,
+                cacheable and node.cache,
                 node_edges,
                 resolved.inputs,
                 successors,
                 predecessors,
                 resolved.outputs,
                 instance.interface_role,
-                instance.interface_name(),
-                type(instance).cache_key_extra is not base_extra,
+                instance.interface_name() if own_name else None,
+                has_extra,
             )
         return order, plans
 
@@ -760,10 +775,6 @@ class Run:
             cached=result.cached,
         )
 
-    def _listened(self) -> bool:
-        """Whether an event made now has anyone to go to (else a `_Record` will do)."""
-        return bool(self._subscribers or self._queues or self._history_read)
-
     def _emit(self, event: ev.Event, record: _Record | None = None) -> None:
         """Deliver `event`; keep it in the history (or `record`, its compact form, if given)."""
         self._history.append(event if record is None or self._history_read else record)
@@ -877,7 +888,7 @@ class Run:
                     heap = ready[plan.group] = []
                 heapq.heappush(heap, (plan.index, node_id))
                 now = time.time()
-                if self._listened():
+                if self._subscribers or self._queues or self._history_read:  # anyone for an event?
                     self._emit(
                         ev.NodeQueued(run_id=run_id, node_id=node_id, timestamp=now), (_QUEUED, node_id, now)
                     )
@@ -971,7 +982,7 @@ class Run:
                 self._emit(event)
             else:  # nothing to count: the token and cost fields keep their defaults (0, None)
                 record = (_FINISHED, node_id, time.time())
-                if self._listened():
+                if self._subscribers or self._queues or self._history_read:  # anyone for an event?
                     self._emit(self._event_from_record(record), record)
                 else:
                     self._history.append(record)
@@ -1092,7 +1103,7 @@ class Run:
         result = NodeResult(node_id, "succeeded", plan.type_id, inputs, started=started)
         self._started[node_id] = result
         record = (_STARTED, node_id, started)
-        if self._listened():
+        if self._subscribers or self._queues or self._history_read:  # anyone for an event?
             self._emit(self._event_from_record(record), record)
         else:
             self._history.append(record)
