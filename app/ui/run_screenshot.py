@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
             save_workflow(workflow, copy)
             window.open_path(copy)
+            window.trust_document()  # a gallery example, as when opened from the welcome page
             _settle(app, 0.3)
             state = window.start_run({})
             if state is None:
