@@ -369,30 +369,12 @@ def fake_llm_server(
 # -- what-ifs --------------------------------------------------------------------------------------
 #: Changes to the app a run of the suite may apply in each benchmark process (`--what-if NAME`),
 #: to measure a proposed fix before it lands. The table is marked when one is on.
-WHAT_IFS = {
-    "shared-ssl": "app.core.llm.retry.new_client builds every httpx client on one SSL context made "
-    "once per process, instead of a new one (CA bundle loaded again) per model call",
-}
+WHAT_IFS: dict[str, str] = {}  # name → what it changes; none is pending now
 
 
 def apply_what_if(name: str) -> None:
-    if name == "shared-ssl":
-        import httpx
-
-        from app.core.llm import retry
-
-        context = httpx.create_ssl_context()
-
-        def new_client(timeouts: Any = None) -> Any:
-            return httpx.AsyncClient(
-                follow_redirects=False,
-                timeout=retry.httpx_timeout(timeouts or retry.Timeouts()),
-                verify=context,
-            )
-
-        retry.new_client = new_client  # type: ignore[assignment]
-    elif name:
-        raise ValueError(f"unknown what-if {name!r}; known: {', '.join(WHAT_IFS)}")
+    if name:
+        raise ValueError(f"unknown what-if {name!r}; known: {', '.join(WHAT_IFS) or 'none'}")
 
 
 # -- the machine -----------------------------------------------------------------------------------
