@@ -45,7 +45,6 @@ import argparse
 import asyncio
 import contextlib
 import random
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -53,18 +52,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.common import (
-    REPO,
     FakeServer,
     Row,
     at_least,
     at_most,
-    child_env,
     fake_llm_server,
     isolate_user_dirs,
     median,
     paired_async,
     ratio,
     say,
+    server_process,
 )
 
 ID = "P1"
@@ -315,24 +313,8 @@ def fake_server(kind: str, latency_ms: int) -> Iterator[Any]:
         "--latency-ms",
         str(latency_ms),
     ]
-    process = subprocess.Popen(
-        command, cwd=REPO, env=child_env(), stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line.startswith("PORT "):
-            raise RuntimeError(f"the fake LLM server did not start (it printed {line!r})")
-        yield FakeServer(int(line.split()[1]), process)  # type: ignore[arg-type]
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+    with server_process(command) as (port, process):
+        yield FakeServer(port, process)  # type: ignore[arg-type]
 
 
 # -- the schedulers --------------------------------------------------------------------------------

@@ -344,6 +344,17 @@ def fake_llm_server(
     ]
     if log_path is not None:
         command += ["--log", str(log_path)]
+    try:
+        with server_process(command) as (port, process):
+            yield FakeServer(port, process, log_path)
+    finally:
+        if log_dir is not None:
+            shutil.rmtree(log_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def server_process(command: list[str]) -> Iterator[tuple[int, subprocess.Popen[str]]]:
+    """Start a server process that prints ``PORT n`` when it listens; stop it afterwards."""
     process = subprocess.Popen(
         command, cwd=REPO, env=child_env(), stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
     )
@@ -352,7 +363,7 @@ def fake_llm_server(
         line = process.stdout.readline()
         if not line.startswith("PORT "):
             raise RuntimeError(f"the fake LLM server did not start (it printed {line!r})")
-        yield FakeServer(int(line.split()[1]), process, log_path)
+        yield int(line.split()[1]), process
     finally:
         process.terminate()
         try:
@@ -362,8 +373,6 @@ def fake_llm_server(
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
-        if log_dir is not None:
-            shutil.rmtree(log_dir, ignore_errors=True)
 
 
 # -- what-ifs --------------------------------------------------------------------------------------
