@@ -314,6 +314,7 @@ class RunController(QObject):
         self._own_store = store is None
         self._resources_tried = False
         self._warmed = False
+        self._warming: concurrent.futures.Future[None] | None = None
         self.live: RunState | None = None
         self.shown: RunState | None = None
         #: The last finished run (its result), the source of "re-run from here".
@@ -351,13 +352,14 @@ class RunController(QObject):
         """Prepare the first run in the engine thread while the person looks at the window: the
         executor, the model clients and the keychain are imported there and the result cache
         and run history are opened. Otherwise the first Run pays for ~240 modules while the
-        canvas is painting. Call it once the window is shown; calling it again does nothing. Returns
-        the future of the warm-up in the engine thread (None when there is nothing to do)."""
+        canvas is painting. Call it once the window is shown; calling it again only returns the
+        future of the warm-up in the engine thread (None when the controller is closed)."""
         if self._warmed or self._closed:
-            return None
+            return self._warming
         self._warmed = True
         self._open_resources()
-        return self.engine.submit(_warm_engine())
+        self._warming = self.engine.submit(_warm_engine())
+        return self._warming
 
     def _open_resources(self) -> None:
         if self._resources_tried:
