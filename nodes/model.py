@@ -43,10 +43,18 @@ class ChatModel(NodeType[ChatConfig]):
     type_id = "model.chat"
     title = "Chat model"
     category = "Model"
-    description = "Sends the prompt to a chat model and returns its answer, streamed as it arrives."
+    description = (
+        "Sends the prompt (or a conversation from Chat messages) to a chat model and returns its "
+        "answer, streamed as it arrives."
+    )
     config_model = ChatConfig
     inputs = (
-        Port("prompt", DataType.TEXT, description="The user message."),
+        Port(
+            "prompt",
+            DataType.ANY,
+            description="The user message (text), or a whole conversation: a list of {role, content} "
+            "messages, as a Chat messages node gives.",
+        ),
         Port("system", DataType.TEXT, required=False, description="Overrides the configured system message."),
     )
     outputs = (Port("text", DataType.TEXT, description="The model's answer."),)
@@ -79,16 +87,19 @@ class ChatModel(NodeType[ChatConfig]):
         return {"model": model, "base_url": endpoint.base_url}
 
     async def run(self, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        from app.core import llm, secrets
+        from app.core import export_runtime, llm, secrets
 
         config, provider = self.config, self.config.provider
         settings = ctx.get_settings()
         model = self.model_name(settings)
         system = inputs.get("system", config.system)
-        request = llm.ChatRequest.simple(
-            model,
-            inputs["prompt"],
-            system or None,
+        try:  # the exported script builds the messages with the very same function
+            messages = export_runtime.messages_for(inputs["prompt"], system or None)
+        except export_runtime.NodeError as exc:
+            raise NodeError(exc.message, port=exc.port) from None
+        request = llm.ChatRequest(
+            model=model,
+            messages=messages,
             temperature=config.temperature,
             max_tokens=config.max_tokens,
             seed=config.seed,

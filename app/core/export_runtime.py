@@ -87,7 +87,31 @@ def endpoint(provider: str, base_url: str | None = None) -> tuple[str, str | Non
     return base, key if key and origin(base) in trusted else None
 
 
-def messages_for(prompt: str, system: str | None) -> list[dict[str, str]]:
+def messages_for(prompt: Any, system: str | None) -> list[dict[str, str]]:
+    """The messages a chat model is sent. A prompt that is a list of {role, content}
+    messages (what a Chat messages node gives) is the conversation itself, with the system
+    message put first unless the list has its own; any other prompt is one user message
+    (as text: JSON for structured values, as a text input would receive it)."""
+    if isinstance(prompt, list):
+        turns = []
+        for number, turn in enumerate(prompt, 1):
+            role = turn.get("role") if isinstance(turn, dict) else None
+            content = turn.get("content") if isinstance(turn, dict) else None
+            if role not in ("system", "user", "assistant") or not isinstance(content, str):
+                raise NodeError(
+                    f"the prompt is a list, so it must be a conversation, but item {number} "
+                    "is not a {role, content} message with role system, user or assistant "
+                    "and text content",
+                    port="prompt",
+                )
+            turns.append({"role": role, "content": content})
+        if not turns:
+            raise NodeError("the prompt is a conversation with no messages", port="prompt")
+        if system and not any(turn["role"] == "system" for turn in turns):
+            turns.insert(0, {"role": "system", "content": system})
+        return turns
+    if not isinstance(prompt, str):
+        prompt = "" if prompt is None else json.dumps(prompt, ensure_ascii=False)
     system_turn = [{"role": "system", "content": system}] if system else []
     return [*system_turn, {"role": "user", "content": prompt}]
 
@@ -110,7 +134,7 @@ def check_answer(response: httpx.Response, base: str) -> None:
 
 
 def chat_openai(
-    prompt: str,
+    prompt: Any,
     *,
     model: str,
     system: str | None = None,
@@ -149,7 +173,7 @@ def chat_openai(
 
 
 def chat_anthropic(
-    prompt: str,
+    prompt: Any,
     *,
     model: str,
     system: str | None = None,
@@ -160,14 +184,16 @@ def chat_anthropic(
     """The answer of the Anthropic Messages API, streamed."""
     base, key = endpoint("anthropic", base_url)
     headers = {"anthropic-version": API_VERSION, **({"x-api-key": key} if key else {})}
+    messages = messages_for(prompt, system)  # Anthropic takes the system messages apart
+    system_parts = [t["content"] for t in messages if t["role"] == "system" and t["content"]]
     body: dict[str, Any] = {
         "model": model,
-        "messages": [{"role": "user", "content": prompt}],
+        "messages": [turn for turn in messages if turn["role"] != "system"],
         "max_tokens": max_tokens or 1024,
         "stream": True,
     }
-    if system:
-        body["system"] = system
+    if system_parts:
+        body["system"] = "\n\n".join(system_parts)
     if temperature is not None:
         body["temperature"] = temperature
     url = f"{base}/v1/messages"
@@ -201,7 +227,7 @@ def local_model_path(model: str) -> str:
 
 
 def chat_local(
-    prompt: str,
+    prompt: Any,
     *,
     model: str,
     system: str | None = None,

@@ -96,7 +96,7 @@ def test_nodes_json_lists_the_catalogue_with_ports_and_config() -> None:
     assert set(CORE) <= set(by_type)
     chat = by_type["model.chat"]
     assert [(p["name"], p["type"], p["required"]) for p in chat["inputs"]] == [
-        ("prompt", "text", True),
+        ("prompt", "any", True),
         ("system", "text", False),
     ]
     assert [p["name"] for p in chat["outputs"]] == ["text"]

@@ -253,6 +253,26 @@ CASES: dict[str, Case] = {
     "ollama": case(
         "model.chat", {"provider": "ollama", "model": "llama-fake", "seed": 1}, {"prompt": "hello"}
     ),
+    "openai, a conversation": case(
+        "model.chat",
+        {"provider": "openai", "model": "fake-small", "system": "Be brief."},
+        {
+            "prompt": [
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "hello"},
+                {"role": "user", "content": "again ✓"},
+            ]
+        },
+    ),
+    "anthropic, a conversation with its own system message": case(
+        "model.chat",
+        {"provider": "anthropic", "model": "fake-c", "system": "S"},
+        {"prompt": [{"role": "system", "content": "own"}, {"role": "user", "content": "hey"}]},
+    ),
+    "openai, a list that is not a conversation": case(
+        "model.chat", {"provider": "openai"}, {"prompt": [1, 2]}
+    ),
+    "openai, a number as the prompt": case("model.chat", {"provider": "openai"}, {"prompt": 42}),
     # data
     "file": case("data.file", {"path": "notes.txt"}),
     "file, missing": case("data.file", {"path": "nope.txt"}),

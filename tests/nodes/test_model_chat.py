@@ -66,6 +66,46 @@ def test_config_and_the_system_input_reach_the_request(
     assert second["messages"][0] == {"role": "system", "content": "from the input"}
 
 
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_a_conversation_from_chat_messages_is_sent_as_it_is(
+    provider: str, server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`prompt.chat` gives a list of {role, content} messages: model.chat sends the conversation,
+    with its system message first unless the conversation has its own."""
+    variable = "OPENAI" if provider == "openai" else "ANTHROPIC"
+    base = server.base_url_openai if provider == "openai" else server.base_url_anthropic
+    monkeypatch.setenv(f"{variable}_BASE_URL", base)
+    monkeypatch.setenv(f"{variable}_API_KEY", KEY)
+    turns = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},
+        {"role": "user", "content": "and now?"},
+    ]
+    config = {"provider": provider, "model": "fake-a", "system": "from config"}
+    result, _, _ = run_node(config, {"prompt": turns})
+    run_node(config, {"prompt": [{"role": "system", "content": "its own"}, *turns]})
+    assert result == {"text": "<fake-a> AND NOW?"}
+    first, second = (request.body for request in server.chat_requests())
+    if provider == "openai":
+        assert first["messages"] == [{"role": "system", "content": "from config"}, *turns]
+        assert second["messages"] == [{"role": "system", "content": "its own"}, *turns]
+    else:  # Anthropic takes the system message apart
+        assert (first["system"], first["messages"]) == ("from config", turns)
+        assert (second["system"], second["messages"]) == ("its own", turns)
+
+
+def test_a_list_that_is_not_a_conversation_is_refused_on_the_prompt_port(
+    server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url_openai)
+    with pytest.raises(NodeError) as raised:
+        run_node({"provider": "openai"}, {"prompt": [{"role": "user", "content": "ok"}, "just text"]})
+    assert raised.value.port == "prompt" and "item 2" in str(raised.value)
+    with pytest.raises(NodeError, match="no messages"):
+        run_node({"provider": "openai"}, {"prompt": []})
+    assert server.chat_requests() == []  # nothing was sent
+
+
 def test_settings_base_url_receives_the_key(server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     settings = Settings(providers={"openai": ProviderSettings(base_url=server.base_url_openai)})
