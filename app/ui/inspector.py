@@ -68,6 +68,7 @@ from app.ui.run_state import (
     RunState,
     format_cost,
     format_duration,
+    frame_slices,
     run_headline,
 )
 from app.ui.theme import category_colour, port_colour
@@ -601,11 +602,15 @@ class _Blocks:
         self.blocks[key] = widget
         return widget
 
-    def finish(self) -> dict[Any, QWidget]:
+    def finish(self, spread: bool = False) -> dict[Any, QWidget]:
         """Remove the blocks not asked for again and insert the new ones in place; blocks kept
-        stay where they are in the layout (re-adding a widget to a layout is not free)."""
+        stay where they are in the layout (re-adding a widget to a layout is not free). With
+        `spread`, value views made ahead (hidden) after the first are shown one per frame:
+        showing one takes a millisecond or two (issue 7)."""
         layout = self.page.layout_
+        shown = 0
         for widget in self.previous.values():
+            frame_slices().discard(("show", id(widget)))
             layout.removeWidget(widget)
             widget.hide()
             widget.setParent(None)
@@ -618,7 +623,11 @@ class _Blocks:
                 layout.removeWidget(widget)
             layout.insertWidget(index, widget)
             if widget.isHidden():  # a spare value view, made hidden ahead of time
-                widget.show()
+                if spread and shown:
+                    frame_slices().add(("show", id(widget)), widget.show)
+                else:
+                    widget.show()
+                shown += 1
         return self.blocks
 
 
@@ -714,12 +723,13 @@ class RunTab(QScrollArea):
     def set_state(self, state: RunState | None) -> None:
         self.state = state
         self._update(force=True)
-        if state is not None and state.live:
-            self._spare_timer.start()
+        self._spare_timer.start()
 
     # A live run's status changes add value views (inputs when the node starts, the answer as it
     # streams, outputs when it ends). Making one takes a few milliseconds, so a few are made
-    # ahead, one per idle turn of the event loop, and the status change only fills them in.
+    # ahead, one per idle turn of the event loop, and the status change only fills them in. They
+    # are made while no run is live: made as a run starts, each would land in the frames where
+    # every node changes state at once (issue 7); a live run only makes one when none is left.
     SPARE_VIEWS = 3
 
     def _new_view(self, title: str) -> ValueView:
@@ -728,11 +738,13 @@ class RunTab(QScrollArea):
             view.set_title(title)
         else:
             view = ValueView(title)
-        if self.state is not None and self.state.live:
-            self._spare_timer.start()
+        self._spare_timer.start()
         return view
 
     def _make_spare_view(self) -> None:
+        live = self.state is not None and self.state.live
+        if live and self._spare_views:
+            return  # topped up when the run ends
         if len(self._spare_views) < self.SPARE_VIEWS:
             view = ValueView(parent=self._page)
             view.hide()
@@ -769,10 +781,17 @@ class RunTab(QScrollArea):
                 held_here,
                 bool(node_state.logs),
             )
+        if len(self._spare_views) < self.SPARE_VIEWS and not self._spare_timer.isActive():
+            self._spare_timer.start()
         if force or key != self._key:
             self._key = key
-            self._rebuild()
-        elif node_state is not None:
+            if not force and self.state is not None and self.state.live and self._blocks:
+                # A live status change of the watched node is laid out in a frame of its own:
+                # the flush that brings it also repaints the canvas (issue 7).
+                frame_slices().add(("run tab", id(self)), lambda: self._rebuild(spread=True))
+            else:
+                self._rebuild()
+        elif node_state is not None and not frame_slices().pending(("run tab", id(self))):
             self._refresh_live(node_state)
 
     def _summary_text(self) -> str:
@@ -780,10 +799,11 @@ class RunTab(QScrollArea):
             return ""
         return run_headline(self.state)
 
-    def _rebuild(self) -> None:
+    def _rebuild(self, spread: bool = False) -> None:
         """Lay the page out for the node's current state. Blocks whose key is unchanged keep their
         widgets (a status change of the watched node adds or removes a block or two instead of
         building every value view again, which would stall a streaming run's frames)."""
+        frame_slices().discard(("run tab", id(self)))
         self.input_views, self.output_views = {}, {}
         self.stream_view = None
         self.status_label = self.logs_view = self.error_box = self.continue_button = None
@@ -809,7 +829,7 @@ class RunTab(QScrollArea):
                 blocks.add(("help", text), lambda: _help(text))
             else:
                 self._build_state(blocks, state, node_state)
-        self._blocks = blocks.finish()
+        self._blocks = blocks.finish(spread)
 
     def _build_state(self, blocks: _Blocks, state: RunState, node: NodeRunState) -> None:
         self.status_label = blocks.add(("status",), _status_label)

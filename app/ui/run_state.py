@@ -12,6 +12,7 @@ most ~30 times per second, and an idle node not at all.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterable
@@ -284,6 +285,63 @@ class EdgeRef:
     source_port: str
     target: str
     target_port: str
+
+
+#: Pause between two pieces of work spread over frames by `later` (ms): a real interval, not 0,
+#: so each piece's repaint is painted, and other timers get their turn, before the next piece.
+SLICE_MS = 4
+
+
+class _FrameSlices(QObject):
+    """Work a run's change brings that is too much for one frame (a status change of many nodes
+    repaints their strips, the inspector lays out new blocks): one piece per frame, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._jobs: dict[Any, Any] = {}  # key -> callable, in order
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(SLICE_MS)
+        self._timer.timeout.connect(self._run_one)
+        # The interval is counted from the event loop's next turn, not from `add`: work added by
+        # a long call (starting a run) must not fall due before that call's frame is painted.
+        self._arm = QTimer(self)
+        self._arm.setSingleShot(True)
+        self._arm.setInterval(0)
+        self._arm.timeout.connect(self._timer.start)
+
+    def add(self, key: Any, job: Any) -> None:
+        self._jobs.pop(key, None)
+        self._jobs[key] = job
+        if not self._timer.isActive() and not self._arm.isActive():
+            self._arm.start()
+
+    def discard(self, key: Any) -> None:
+        self._jobs.pop(key, None)
+
+    def pending(self, key: Any) -> bool:
+        return key in self._jobs
+
+    def _run_one(self) -> None:
+        if not self._jobs:
+            return
+        key = next(iter(self._jobs))
+        job = self._jobs.pop(key)
+        with contextlib.suppress(RuntimeError):  # its widget was deleted meanwhile
+            job()
+        if self._jobs and not self._arm.isActive():
+            self._timer.start()  # counted from now: this piece's frame is painted first
+
+
+_slices: _FrameSlices | None = None
+
+
+def frame_slices() -> _FrameSlices:
+    """The one queue of per-frame work (made on first use, in the GUI thread)."""
+    global _slices
+    if _slices is None:
+        _slices = _FrameSlices()
+    return _slices
 
 
 class RunState(QObject):

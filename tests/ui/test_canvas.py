@@ -460,3 +460,30 @@ def test_an_empty_canvas_says_how_to_start(window) -> None:
     window.view.viewport().render(image)
     window.editor.add_node("io.input", (0, 0))
     assert not window.view._is_empty()
+
+
+def test_running_nodes_spinners_take_turns_so_one_frame_repaints_a_few_strips(window, qtbot) -> None:
+    """Eight streaming nodes (issue 7): each spinner tick repaints one group of the running
+    nodes' strips; over SPINNER_GROUPS ticks every running node is repainted exactly once."""
+    from app.core import events as ev
+    from app.ui.canvas.scene import SPINNER_GROUPS
+    from app.ui.run_state import RunState
+
+    ids = [f"t{i}" for i in range(8)]
+    load(window, document([node(i, "prompt.template", x=n * 300) for n, i in enumerate(ids)], []))
+    scene = window.editor.scene
+    state = RunState("r")
+    state.apply([ev.RunStarted(run_id="r", nodes=tuple(ids))])
+    state.apply([ev.NodeStarted(run_id="r", node_id=i) for i in ids])
+    state.flush()
+    scene.set_run_view(state)
+    qtbot.waitUntil(lambda: all(item(window, i).run_strip is not None for i in ids), timeout=2000)
+    spun: list[list[str]] = []
+    for i in ids:
+        item(window, i).spin = lambda i=i: spun[-1].append(i)  # type: ignore[method-assign]
+    for _ in range(SPINNER_GROUPS):
+        spun.append([])
+        scene._spin()
+    assert sorted(i for tick in spun for i in tick) == ids
+    assert max(len(tick) for tick in spun) <= -(-len(ids) // SPINNER_GROUPS)
+    scene.set_run_view(None)

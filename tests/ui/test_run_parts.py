@@ -20,7 +20,7 @@ from app.core.settings import Settings
 from app.core.values import DataType
 from app.ui.run_bridge import RunBridge, RunController, coalesce
 from app.ui.run_inputs import InputSpec, RunInputsDialog
-from app.ui.run_state import DONE, FRAME_MS, RunState, preview_value
+from app.ui.run_state import DONE, FRAME_MS, RunState, frame_slices, preview_value
 from app.ui.value_view import FETCH, MAX_SHOWN, JsonTreeModel, ValueView
 from tests.fakes.fake_llm import FakeLLMServer, reply_text
 
@@ -213,3 +213,33 @@ def test_warming_up_prepares_the_first_run_in_the_engine_thread(qtbot: Any) -> N
         assert controller.store is not None and controller._cache is not None
     finally:
         controller.shutdown()
+
+
+def test_work_spread_over_frames_runs_one_piece_per_turn_in_order(qtbot: Any) -> None:
+    """`frame_slices` (issue 7): pieces of work that would make one long frame run one per turn
+    of the event loop, in the order added; a piece added again keeps one place (the last), and a
+    discarded piece never runs."""
+    slices = frame_slices()
+    done: list[str] = []
+    turns: list[int] = []
+    slices.add("a", lambda: done.append("a"))
+    slices.add("b", lambda: done.append("b"))
+    slices.add("c", lambda: done.append("c"))
+    slices.add("a", lambda: done.append("a2"))  # moves to the end
+    slices.discard("c")
+    assert done == [] and slices.pending("b") and not slices.pending("c")
+
+    def count_turn() -> None:
+        turns.append(len(done))
+
+    from PySide6.QtCore import QTimer
+
+    ticker = QTimer()
+    ticker.setInterval(1)
+    ticker.timeout.connect(count_turn)
+    ticker.start()
+    qtbot.waitUntil(lambda: len(done) == 2, timeout=2000)
+    ticker.stop()
+    assert done == ["b", "a2"]
+    assert 1 in turns  # the event loop turned between the two pieces
+    assert not slices.pending("a")

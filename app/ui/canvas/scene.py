@@ -8,9 +8,10 @@ disconnect, resize a note) call the `DocumentEditor`, which pushes undo commands
 A run is shown over the document, never in it: `set_run_view` gives the scene a
 `run_state.RunState` (or None) that node and wire items read when they paint, and
 `refresh_run_nodes(ids)` repaints only the nodes (and their wires) whose state changed, at most
-`RUN_NODES_PER_TURN` of them per turn of the event loop (the rest follow in the next turns, a few
-milliseconds later), so a run starting or ending in a large workflow never makes one long frame.
-Running nodes' spinners are animated by one timer that touches only the running nodes.
+`RUN_NODES_PER_TURN` of them per frame (the rest follow in the next frames, through
+`run_state.frame_slices`), so a run starting or ending in a large workflow never makes one long frame.
+Running nodes' spinners are animated by one timer that touches only the running nodes, a group
+of them per tick (`SPINNER_GROUPS`), so their repaints are spread over several frames.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from app.core.values import DataType, can_connect
 from app.ui.canvas.comment_item import CommentItem
 from app.ui.canvas.node_item import NodeItem, PortSlot
 from app.ui.canvas.wire_item import DragWireItem, WireItem
+from app.ui.run_state import frame_slices
 from app.ui.theme import CanvasColours, port_colour
 
 if TYPE_CHECKING:
@@ -43,7 +45,10 @@ if TYPE_CHECKING:
 
 GRID = 20.0
 SPINNER_MS = 100  # running nodes' strips (spinner, streamed preview): 10 repaints a second
-RUN_NODES_PER_TURN = 12  # nodes whose run state is repainted in one turn of the event loop
+#: The running nodes take turns: each spinner tick repaints one group of them, so eight nodes
+#: streaming at once repaint two strips per frame, not eight in one frame every 100 ms.
+SPINNER_GROUPS = 4
+RUN_NODES_PER_TURN = 8  # nodes whose run state is repainted in one frame (the rest: `frame_slices`)
 #: Problems that make a wire itself wrong (drawn red and dashed).
 WIRE_PROBLEMS = {"incompatible_types", "unknown_port", "multiple_edges"}
 
@@ -98,13 +103,10 @@ class WorkflowScene(QGraphicsScene):
         #: Node ids with a breakpoint (red dot).
         self.breakpoints: frozenset[str] = frozenset()
         self._spinner = QTimer(self)
-        self._spinner.setInterval(SPINNER_MS)
+        self._spinner.setInterval(SPINNER_MS // SPINNER_GROUPS)
+        self._spin_phase = 0
         self._spinner.timeout.connect(self._spin)
         self._run_refresh_queue: dict[str, None] = {}  # ordered set of node ids
-        self._run_refresh_timer = QTimer(self)
-        self._run_refresh_timer.setSingleShot(True)
-        self._run_refresh_timer.setInterval(0)
-        self._run_refresh_timer.timeout.connect(self._refresh_run_batch)
 
     # -- following the document -------------------------------------------------------------
     def set_document(self, doc: WorkflowDocument) -> None:
@@ -326,7 +328,7 @@ class WorkflowScene(QGraphicsScene):
                 for wire in item.wires:
                     wire.refresh_flow()
         if queue:
-            self._run_refresh_timer.start()
+            frame_slices().add(("canvas run", id(self)), self._refresh_run_batch)
         view = self.run_view
         running = bool(view is not None and view.running)
         if running and not self._spinner.isActive():
@@ -339,7 +341,8 @@ class WorkflowScene(QGraphicsScene):
         if view is None or not view.running or self.doc is None:
             self._spinner.stop()
             return
-        for node_id in view.running:
+        phase = self._spin_phase = (self._spin_phase + 1) % SPINNER_GROUPS
+        for node_id in sorted(view.running)[phase::SPINNER_GROUPS]:
             node = self.doc.node(node_id)
             item = self._nodes.get(id(node)) if node is not None else None
             if item is not None:
