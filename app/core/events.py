@@ -1,12 +1,17 @@
 """The typed stream of events a run produces.
 
-The executor reports everything that happens in a run as one of the frozen dataclasses below. The
+The executor reports everything that happens in a run as one of the dataclasses below. The
 command line, the desktop app (through `app.ui.run_bridge`) and the tests all consume the same
 stream, so what a person sees in one place is what they would see in any other.
 
 Every event has a `kind` (a stable string, e.g. ``"node_finished"``), the `run_id`, a `node_id`
 (``None`` for run-level events) and a wall-clock `timestamp`. `to_dict` gives a JSON-ready dict
 (values that JSON cannot hold become their ``repr``); `event_from_dict` reads one back.
+
+Events are values: every consumer sees the same instance, so none may change one. They are not
+declared ``frozen`` only because a frozen dataclass sets each field through `object.__setattr__`,
+which made building the three events of every node a tenth of the executor's per-node cost; they
+still compare and hash by their fields as before.
 
 Order within a run:
 
@@ -84,7 +89,7 @@ def jsonable(value: Any) -> Any:
 # --- events ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, unsafe_hash=True)
 class Event:
     """Base of every event."""
 
@@ -100,7 +105,7 @@ class Event:
         return data
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, unsafe_hash=True)
 class RunStarted(Event):
     kind: ClassVar[str] = "run_started"
     workflow_name: str = ""
@@ -112,14 +117,14 @@ class RunStarted(Event):
     inputs: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, unsafe_hash=True)
 class NodeQueued(Event):
     """All of the node's inputs are ready; it starts as soon as a slot (and the gate) allows."""
 
     kind: ClassVar[str] = "node_queued"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, unsafe_hash=True)
 class NodeStarted(Event):
     kind: ClassVar[str] = "node_started"
     type_id: str = ""
@@ -128,7 +133,7 @@ class NodeStarted(Event):
     inputs: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, unsafe_hash=True)
 class Chunk(Event):
     """A piece of streamed text output."""
 
@@ -136,21 +141,21 @@ class Chunk(Event):
     text: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, unsafe_hash=True)
 class Progress(Event):
     kind: ClassVar[str] = "progress"
     fraction: float = 0.0
     message: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, unsafe_hash=True)
 class NodeLog(Event):
     kind: ClassVar[str] = "node_log"
     level: str = "info"
     message: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, unsafe_hash=True)
 class NodeFinished(Event):
     """The node produced its outputs (ran, came from the cache, or was reused from an earlier run).
 
@@ -177,7 +182,7 @@ class NodeFinished(Event):
         return self.input_tokens + self.output_tokens
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, unsafe_hash=True)
 class NodeFailed(Event):
     kind: ClassVar[str] = "node_failed"
     #: "NodeError" for failures the node explains, "InputTypeError" for a value an input cannot
@@ -192,13 +197,13 @@ class NodeFailed(Event):
     duration_s: float = 0.0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, unsafe_hash=True)
 class NodeSkipped(Event):
     kind: ClassVar[str] = "node_skipped"
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, unsafe_hash=True)
 class Paused(Event):
     """No new node starts until `resume`, `step` or `continue_`.
 
@@ -215,14 +220,14 @@ class Paused(Event):
     running: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, unsafe_hash=True)
 class Resumed(Event):
     kind: ClassVar[str] = "resumed"
     #: Input ports whose values were replaced at a breakpoint (edit-and-continue).
     replaced: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, unsafe_hash=True)
 class _RunEnded(Event):
     kind: ClassVar[str] = "run_ended"
     #: {io.output name: value} for every workflow output that received a value.
@@ -238,14 +243,14 @@ class _RunEnded(Event):
     saved_cost_usd: float | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, unsafe_hash=True)
 class RunFinished(_RunEnded):
     """Every node that ran succeeded (some may have been skipped by `sdk.Skip`)."""
 
     kind: ClassVar[str] = "run_finished"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, unsafe_hash=True)
 class RunFailed(_RunEnded):
     """At least one node failed; the other branches still finished. `failures` lists them all."""
 
@@ -254,7 +259,7 @@ class RunFailed(_RunEnded):
     failures: tuple[dict[str, Any], ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, unsafe_hash=True)
 class RunCancelled(_RunEnded):
     kind: ClassVar[str] = "run_cancelled"
 

@@ -78,7 +78,7 @@ from app.core.problems import WorkflowError
 from app.core.runs import ErrorInfo, NodeResult, RunResult, RunStore, workflow_hash
 from app.core.sdk import NodeError, NodeType, Port, RunContext, Skip, Usage
 from app.core.settings import Settings
-from app.core.values import coerce
+from app.core.values import DataType, coerce
 
 log = logging.getLogger("chainwright.executor")
 _node_logger = logging.getLogger("chainwright.node")
@@ -251,6 +251,9 @@ class _NodeContext(RunContext):
 _Record = tuple[int, str, float]
 _QUEUED, _STARTED, _FINISHED = 0, 1, 2
 
+#: Input types `coerce` passes a (non-tuple) value through unchanged: `_resolve` skips the call.
+_PASS_THROUGH = (DataType.ANY, DataType.JSON)
+
 
 def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + _secrets.token_hex(4)
@@ -298,20 +301,12 @@ class Executor:
         without networkx's overhead) and every node's plan, in one pass over the edges."""
         nodes = self.analysis.nodes
         position = {node_id: i for i, node_id in enumerate(nodes)}
-        waiting = dict.fromkeys(position, 0)
-        after: dict[str, list[str]] = {}
         in_edges: dict[str, list[tuple[str, str, str]]] = {}
         forward = True
         for edge in self.workflow.edges:
             source, target = edge.source, edge.target
-            waiting[target] += 1
             if forward and position[source] >= position[target]:
                 forward = False
-            targets = after.get(source)
-            if targets is None:
-                after[source] = [target]
-            else:
-                targets.append(target)
             entry = (edge.target_port, source, edge.source_port)
             edges = in_edges.get(target)
             if edges is None:
@@ -325,17 +320,31 @@ class Executor:
             # is the one the heap below would produce (ties broken by file order).
             order = list(position)
             index = position
-        heap = [] if forward else [(position[n], n) for n, count in waiting.items() if count == 0]
-        heapq.heapify(heap)
-        while heap:
-            _, node_id = heapq.heappop(heap)
-            index[node_id] = len(order)
-            order.append(node_id)
-            for target in after.get(node_id, ()):
-                left = waiting[target] - 1
-                waiting[target] = left
-                if left == 0:
-                    heapq.heappush(heap, (position[target], target))
+        else:
+            waiting = dict.fromkeys(position, 0)
+            after: dict[str, list[str]] = {}
+            for target, edges in in_edges.items():
+                waiting[target] = len(edges)
+                for _, source, _ in edges:
+                    targets = after.get(source)
+                    if targets is None:
+                        after[source] = [target]
+                    else:
+                        targets.append(target)
+            heap = [(position[n], n) for n, count in waiting.items() if count == 0]
+            heapq.heapify(heap)
+            while heap:
+                _, node_id = heapq.heappop(heap)
+                index[node_id] = len(order)
+                order.append(node_id)
+                for target in after.get(node_id, ()):
+                    left = waiting[target] - 1
+                    waiting[target] = left
+                    if left == 0:
+                        heapq.heappush(heap, (position[target], target))
+        # Successor lists are filled while the nodes are visited in topological order, so each
+        # is in topological order and without repeats (a node's predecessors are distinct).
+        downstream: dict[str, list[str]] = {}
         # What depends only on the node's type, worked out once per type.
         per_type: dict[type[NodeType[Any]], tuple[Any, ...]] = {}
         base = NodeType
@@ -360,20 +369,28 @@ class Executor:
                     cls.interface_name is not base.interface_name,
                 )
             type_id, type_title, version, cacheable, has_extra, own_group, own_name = facts
-            targets = after.get(node_id)
-            if targets is None:
-                successors: tuple[str, ...] = ()
-            elif len(targets) == 1:
-                successors = (targets[0],)
-            else:
-                successors = tuple(sorted(dict.fromkeys(targets), key=index.__getitem__))
             edges = in_edges.get(node_id)
             if edges is None:
                 node_edges, predecessors = no_edges, ()
             elif len(edges) == 1:
-                node_edges, predecessors = (edges[0],), (edges[0][1],)
+                source = edges[0][1]
+                node_edges, predecessors = (edges[0],), (source,)
+                targets = downstream.get(source)
+                if targets is None:
+                    downstream[source] = [node_id]
+                else:
+                    targets.append(node_id)
             else:
-                node_edges, predecessors = tuple(edges), tuple(dict.fromkeys([e[1] for e in edges]))
+                distinct: list[str] = []
+                for _, source, _ in edges:
+                    if source not in distinct:
+                        distinct.append(source)
+                        targets = downstream.get(source)
+                        if targets is None:
+                            downstream[source] = [node_id]
+                        else:
+                            targets.append(node_id)
+                node_edges, predecessors = tuple(edges), tuple(distinct)
             plans[node_id] = _Plan(
                 node_id,
                 index[node_id],
@@ -385,13 +402,15 @@ class Executor:
                 cacheable and node.cache,
                 node_edges,
                 resolved.inputs,
-                successors,
+                (),
                 predecessors,
                 resolved.outputs,
                 instance.interface_role,
                 instance.interface_name() if own_name else None,
                 has_extra,
             )
+        for source, targets in downstream.items():
+            plans[source].successors = (targets[0],) if len(targets) == 1 else tuple(targets)
         return order, plans
 
     # -- making runs ------------------------------------------------------------------------
@@ -915,8 +934,13 @@ class Run:
             if upstream.status == "succeeded":
                 outputs = upstream.outputs
                 if source_port in outputs:
+                    value = outputs[source_port]
+                    target = ports[port_name].type
+                    if target in _PASS_THROUGH and type(value) is not tuple:
+                        inputs[port_name] = value
+                        continue
                     try:
-                        inputs[port_name] = coerce(outputs[source_port], ports[port_name].type)
+                        inputs[port_name] = coerce(value, target)
                     except TypeError as exc:
                         bad = bad or (
                             port_name,
@@ -981,9 +1005,21 @@ class Run:
                 )
                 self._emit(event)
             else:  # nothing to count: the token and cost fields keep their defaults (0, None)
-                record = (_FINISHED, node_id, time.time())
+                now = time.time()
+                record = (_FINISHED, node_id, now)
                 if self._subscribers or self._queues or self._history_read:  # anyone for an event?
-                    self._emit(self._event_from_record(record), record)
+                    self._emit(
+                        ev.NodeFinished(  # as `_event_from_record` would make it
+                            run_id=self.run_id,
+                            node_id=node_id,
+                            timestamp=now,
+                            outputs=result.outputs,
+                            skipped_outputs=result.skipped_outputs,
+                            duration_s=result.duration_s,
+                            cached=result.cached,
+                        ),
+                        record,
+                    )
                 else:
                     self._history.append(record)
         elif status == "failed":
@@ -1053,6 +1089,22 @@ class Run:
         if self._cancel_requested or self._done is None or self._done.done():
             return
         running = self._running
+        ready = self._ready
+        if not self._paused and not self.breakpoints and len(ready) == 1 and None in ready:
+            # The common case: nothing paused or held, and every ready node is in the one group
+            # without a limit of its own, so `_pick` would take the heap's top each time.
+            heap = ready[None]
+            queued = self._queued
+            limit = self._global_limit
+            started = False
+            while heap and len(running) < limit:
+                node_id = heapq.heappop(heap)[1]
+                if node_id in queued:  # else started out of turn (a released breakpoint)
+                    self._start_node(node_id)
+                    started = True
+            if started:
+                self._announced = False
+            return
         while len(running) < self._global_limit and self._held is None:
             if self._paused and self._credits <= 0:
                 break
@@ -1104,7 +1156,17 @@ class Run:
         self._started[node_id] = result
         record = (_STARTED, node_id, started)
         if self._subscribers or self._queues or self._history_read:  # anyone for an event?
-            self._emit(self._event_from_record(record), record)
+            self._emit(
+                ev.NodeStarted(  # as `_event_from_record` would make it
+                    run_id=self.run_id,
+                    node_id=node_id,
+                    timestamp=started,
+                    type_id=plan.type_id,
+                    title=plan.title,
+                    inputs=inputs,
+                ),
+                record,
+            )
         else:
             self._history.append(record)
         try:
@@ -1244,7 +1306,7 @@ class Run:
 
     @staticmethod
     def _split_outputs(plan: _Plan, raw: Any) -> tuple[dict[str, Any], dict[str, str]]:
-        if not isinstance(raw, Mapping):
+        if type(raw) is not dict and not isinstance(raw, Mapping):
             raise _OutputError(f"the node returned {type(raw).__name__} instead of a dict of outputs")
         names = plan.output_names
         outputs: dict[str, Any] = {}
