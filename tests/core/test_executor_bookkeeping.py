@@ -88,6 +88,25 @@ def test_the_order_is_the_analysis_topological_order_whatever_the_file_order() -
     assert Executor(forward, settings=Settings()).order == forward.topological_order() == ["a", "b", "c"]
 
 
+def test_successors_are_distinct_and_in_topological_order_whatever_the_file_and_edge_order() -> None:
+    # file order is not topological, edges are listed backwards, and e reads a twice
+    nodes = [fake("e", inputs=["x", "y"]), fake("c", inputs=["x", "y"]), fake("a"), fake("b", inputs=["x"])]
+    edges = [("a", "out", "e", "y"), ("a", "out", "e", "x"), ("b", "out", "c", "x"), ("a", "out", "c", "y")]
+    edges.append(("a", "out", "b", "x"))
+    executor = Executor(analyze(nodes, edges), settings=Settings())
+    assert executor.order == ["a", "e", "b", "c"]  # ties broken by file order
+    assert executor.plans["a"].successors == ("e", "b", "c")
+    assert executor.plans["e"].predecessors == ("a",) and executor.plans["c"].predecessors == ("b", "a")
+
+
+def test_events_compare_and_hash_by_their_fields() -> None:
+    first = ev.NodeQueued(run_id="r", node_id="n", timestamp=1.0)
+    same = ev.NodeQueued(run_id="r", node_id="n", timestamp=1.0)
+    assert first == same and hash(first) == hash(same) and len({first, same}) == 1
+    assert first != ev.NodeQueued(run_id="r", node_id="m", timestamp=1.0)
+    assert ev.event_from_dict(first.to_dict()) == first
+
+
 def test_totals_sum_usage_per_node_skipping_reused_nodes() -> None:
     def node(node_id: str, usage: list[dict[str, Any]], **kw: Any) -> NodeResult:
         return NodeResult(node_id, "succeeded", usage=usage, **kw)
