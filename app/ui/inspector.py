@@ -760,6 +760,16 @@ class RunTab(QScrollArea):
     def _run_changed(self) -> None:
         if self.node_id is None:
             self._update()
+        elif self._spare_wanted():  # the run ended: top up for the next one
+            self._spare_timer.start()
+
+    def _spare_wanted(self) -> bool:
+        return (
+            self.state is not None
+            and not self.state.live
+            and not self._spare_timer.isActive()
+            and len(self._spare_views) < self.SPARE_VIEWS
+        )
 
     # -- building -----------------------------------------------------------------------------------
     def _node_state(self) -> NodeRunState | None:

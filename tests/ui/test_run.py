@@ -173,6 +173,8 @@ def test_status_changes_keep_the_inspectors_widgets_and_the_nodes_cached_picture
     assert tab.stream_view is None and tab.output_views["text"].copy_text()
     assert tab.findChild(type(running_input), "streamView") is None
     assert repaints == []
+    # Done: no ring, so the ring item is hidden (strips' repaints do not ask it to paint nothing).
+    assert node_item.run_outline is not None and not node_item.run_outline.isVisible()
     # Another node shows its own values, not the previous node's views.
     select(window, "paragraph")
     assert tab.input_views and tab.input_views["prompt"] is not running_input

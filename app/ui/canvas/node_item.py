@@ -271,6 +271,8 @@ class NodeItem(QGraphicsRectItem):
                 self.run_strip = RunStripItem(self)
             assert self.run_outline is not None
             self.run_outline.set_rect(QRectF(0, 0, self.width, self.height))
+            state = self.canvas.run_node(self.node)
+            self.run_outline.setVisible(state is not None and state.status in _BORDER_STATUSES)
             self.run_strip.set_geometry(self.width, self.strip)
             self.run_strip.setPos(0, self.height - self.strip)
         elif self.run_strip is not None:
@@ -301,7 +303,12 @@ class NodeItem(QGraphicsRectItem):
         if look != self._run_look:
             self._run_look = look
             assert self.run_outline is not None
-            self.run_outline.update()
+            # Hidden without a ring, so the strips' repaints do not ask it to paint nothing.
+            ring = state.status in _BORDER_STATUSES
+            if ring != self.run_outline.isVisible():
+                self.run_outline.setVisible(ring)
+            elif ring:
+                self.run_outline.update()
             if self.isUnderMouse() and self._hover_port is None:
                 self._update_tooltip()
             return True
@@ -564,6 +571,10 @@ class NodeItem(QGraphicsRectItem):
         super().hoverLeaveEvent(event)
 
 
+_ALIGN_LEFT = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
+_ALIGN_RIGHT = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight
+
+
 class RunStripItem(QGraphicsItem):
     """The run strip under a node's ports: status icon, one-line preview, time. A child item
     with its own cached picture, so streamed text repaints this strip and not the whole node."""
@@ -619,7 +630,7 @@ class RunStripItem(QGraphicsItem):
             painter.setPen(colours.node_muted)
             painter.drawText(
                 QRectF(width - meta_width - 8, top, meta_width, height),
-                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                _ALIGN_RIGHT,
                 meta,
             )
         muted = status in _MUTED_STATUSES or state.stale
@@ -634,7 +645,7 @@ class RunStripItem(QGraphicsItem):
             font = QFont(Fonts.small)
             font.setItalic(True)
             painter.setFont(font)
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+        painter.drawText(text_rect, _ALIGN_LEFT, text)
 
 
 class RunOutlineItem(QGraphicsItem):
@@ -708,6 +719,30 @@ def _strip_colours(colours: Any, status: str) -> tuple[QColor, QPen]:
     return found
 
 
+_pens: dict[tuple[Any, ...], Any] = {}
+
+
+def _spinner_pens(colour: QColor, ground: QColor) -> tuple[QPen, QPen]:
+    """The spinner's track and arc (made once per colour: a strip repaints ~10 times a second)."""
+    key = ("spinner", colour.rgba(), ground.rgba())
+    found = _pens.get(key)
+    if found is None:
+        arc = QPen(colour, 2.2)
+        arc.setCapStyle(Qt.PenCapStyle.RoundCap)
+        found = _pens[key] = (QPen(mix(ground, colour, 0.3), 2.2), arc)
+    return found
+
+
+def _mark_pen(ground: QColor) -> QPen:
+    key = ("mark", ground.rgba())
+    pen = _pens.get(key)
+    if pen is None:
+        pen = _pens[key] = QPen(ground, 1.8)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    return pen
+
+
 def paint_status_icon(
     painter: QPainter, centre: QPointF, status: str, colour: QColor, ground: QColor
 ) -> None:
@@ -716,11 +751,10 @@ def paint_status_icon(
     x, y = centre.x(), centre.y()
     painter.setBrush(Qt.BrushStyle.NoBrush)
     if status == RUNNING:
-        painter.setPen(QPen(mix(ground, colour, 0.3), 2.2))
+        track, arc = _spinner_pens(colour, ground)
+        painter.setPen(track)
         painter.drawEllipse(centre, r - 1, r - 1)
-        pen = QPen(colour, 2.2)
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        painter.setPen(pen)
+        painter.setPen(arc)
         start = int(-(time.monotonic() * 360.0) % 360.0 * 16)
         painter.drawArc(QRectF(x - r + 1, y - r + 1, 2 * r - 2, 2 * r - 2), start, 100 * 16)
         return
@@ -736,10 +770,7 @@ def paint_status_icon(
     painter.setPen(Qt.PenStyle.NoPen)
     painter.setBrush(colour)
     painter.drawEllipse(centre, r, r)
-    pen = QPen(ground, 1.8)
-    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-    painter.setPen(pen)
+    painter.setPen(_mark_pen(ground))
     painter.setBrush(Qt.BrushStyle.NoBrush)
     if status == DONE:
         painter.drawPolyline([QPointF(x - 3, y + 0.2), QPointF(x - 0.8, y + 2.5), QPointF(x + 3.2, y - 2.4)])
