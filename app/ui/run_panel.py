@@ -33,6 +33,7 @@ from app.ui.run_state import (
     RunState,
     format_cost,
     format_duration,
+    frame_slices,
     run_headline,
     run_totals_text,
 )
@@ -222,6 +223,13 @@ class RunPanel(QWidget):
         self._select_history(state.run_id if state is not None and state.replay else None)
 
     def _log_appended(self, _first: int) -> None:
+        if self.state is not None and self.state.live:
+            # In a frame of its own: new rows come with status changes, which repaint the canvas.
+            frame_slices().add(("run log", id(self)), self._show_new_rows)
+        else:
+            self._show_new_rows()
+
+    def _show_new_rows(self) -> None:
         bar = self.log_view.verticalScrollBar()
         at_end = bar.value() >= bar.maximum() - 2
         self.log_model.appended()

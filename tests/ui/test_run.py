@@ -458,3 +458,17 @@ def test_the_engine_warms_up_once_the_window_is_shown(window, qtbot):
     cache, history), so pressing Run does not pay for it while the canvas paints."""
     qtbot.waitUntil(lambda: window.runs._warmed, timeout=WAIT)
     qtbot.waitUntil(lambda: window.runs.engine.running and window.runs.store is not None, timeout=WAIT)
+
+
+def test_the_event_log_follows_a_live_run_a_frame_later(window, qtbot, tmp_path, fake_llm):
+    """New log rows of a live run are shown in a frame of their own (they come with status
+    changes, which repaint the canvas: issue 7), and all of them are there when the run ends."""
+    fake_llm.chunk_delay_ms = 25
+    open_file(window, tmp_path, example("chain-three-prompts"))
+    start(window, qtbot, topic="tea")
+    state = window.runs.shown
+    model = window.run_panel.log_model
+    qtbot.waitUntil(lambda: state.live and model.rowCount() >= 2, timeout=WAIT)
+    assert model.rowCount() <= len(state.log)
+    finished(window, qtbot)
+    assert model.rowCount() == len(state.log)
