@@ -395,7 +395,9 @@ class RunState(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(FRAME_MS)
-        self._timer.timeout.connect(self.flush)
+        # The frame's announcement waits its turn with the other per-frame work (`frame_slices`),
+        # so what it repaints is not painted in the same frame as another piece's repaint.
+        self._timer.timeout.connect(self._flush_in_turn)
 
     # -- reading ------------------------------------------------------------------------------
     @property
@@ -495,9 +497,13 @@ class RunState(QObject):
         if not self._timer.isActive():
             self._timer.start()
 
+    def _flush_in_turn(self) -> None:
+        frame_slices().add(("flush", id(self)), self.flush)
+
     def flush(self) -> None:
         """Announce what changed since the last flush (normally called by the frame timer)."""
         self._timer.stop()
+        frame_slices().discard(("flush", id(self)))
         dirty, self._dirty = self._dirty, set()
         run_dirty, self._run_dirty = self._run_dirty, False
         first, self._log_first = self._log_first, None

@@ -243,3 +243,15 @@ def test_work_spread_over_frames_runs_one_piece_per_turn_in_order(qtbot: Any) ->
     assert done == ["b", "a2"]
     assert 1 in turns  # the event loop turned between the two pieces
     assert not slices.pending("a")
+
+
+def test_a_runs_frame_announcement_waits_its_turn_with_the_other_per_frame_work(qtbot: Any) -> None:
+    """The frame timer does not announce changes itself: it queues the flush in `frame_slices`,
+    behind work already waiting there, so two repaints never share one frame (issue 7)."""
+    state = RunState("r")
+    order: list[str] = []
+    state.nodes_changed.connect(lambda ids: order.append("flush"))
+    frame_slices().add("earlier", lambda: order.append("earlier"))
+    state.apply([ev.RunStarted(run_id="r", nodes=("a",)), ev.NodeStarted(run_id="r", node_id="a")])
+    qtbot.waitUntil(lambda: "flush" in order, timeout=2000)
+    assert order == ["earlier", "flush"]
