@@ -795,9 +795,9 @@ class RunTab(QScrollArea):
             self._spare_timer.start()
         if force or key != self._key:
             self._key = key
-            if not force and self.state is not None and self.state.live and self._blocks:
-                # A live status change of the watched node is laid out in a frame of its own:
-                # the flush that brings it also repaints the canvas (issue 7).
+            if not force and self.state is not None and not self.state.replay and self._blocks:
+                # A run's status change of the watched node (its end included) is laid out in a
+                # frame of its own: the flush that brings it also repaints the canvas (issue 7).
                 frame_slices().add(("run tab", id(self)), lambda: self._rebuild(spread=True))
             else:
                 self._rebuild()

@@ -223,7 +223,7 @@ class RunPanel(QWidget):
         self._select_history(state.run_id if state is not None and state.replay else None)
 
     def _log_appended(self, _first: int) -> None:
-        if self.state is not None and self.state.live:
+        if self.state is not None and not self.state.replay:
             # In a frame of its own: new rows come with status changes, which repaint the canvas.
             frame_slices().add(("run log", id(self)), self._show_new_rows)
         else:

@@ -322,6 +322,10 @@ class _FrameSlices(QObject):
     def pending(self, key: Any) -> bool:
         return key in self._jobs
 
+    def idle(self) -> bool:
+        """Nothing is waiting (for tests and scripts that check the views after a run)."""
+        return not self._jobs
+
     def _run_one(self) -> None:
         if not self._jobs:
             return

@@ -17,7 +17,18 @@ from PySide6.QtWidgets import QApplication
 from app.core import trust
 from app.core.resources import examples_dir
 from app.ui.main_window import MainWindow
-from app.ui.run_state import CACHED, CANCELLED, DONE, FAILED, PAUSED, REUSED, RUNNING, SKIPPED, RunState
+from app.ui.run_state import (
+    CACHED,
+    CANCELLED,
+    DONE,
+    FAILED,
+    PAUSED,
+    REUSED,
+    RUNNING,
+    SKIPPED,
+    RunState,
+    frame_slices,
+)
 from tests.fakes.fake_llm import FakeLLMServer, reply_text
 from tests.ui.conftest import item
 
@@ -74,6 +85,7 @@ def finished(window: MainWindow, qtbot: Any) -> RunState:
     assert state is not None and state.ended
     state.flush()
     QApplication.processEvents()
+    qtbot.waitUntil(frame_slices().idle, timeout=WAIT)  # the views' share of the last frames
     return state
 
 
