@@ -123,15 +123,19 @@ def _reject_constant(name: str) -> Any:
 
 
 def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether anything in `value` sits more than `limit` levels deep (only containers are
+    walked: a big workflow's many strings and numbers are checked through their container)."""
+    if not isinstance(value, dict | list):
+        return limit < 0
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
         if depth > limit:
             return True
-        if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
+        children = item.values() if isinstance(item, dict) else item
+        if children and depth + 1 > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return False
 
 

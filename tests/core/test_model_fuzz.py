@@ -94,3 +94,23 @@ def test_mutated_workflows(doc: dict) -> None:
 def test_truncated_files(cut: int) -> None:
     text = json.dumps(summarize(), indent=2)
     check(text[: cut % (len(text) + 1)])
+
+
+def _depth(value: object) -> int:
+    """How many levels deep the deepest value sits (the top level is 0)."""
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return max((1 + _depth(child) for child in children), default=0)
+
+
+_json_values = st.recursive(
+    st.none() | st.integers() | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner, max_size=3),
+    max_leaves=30,
+)
+
+
+@given(_json_values, st.integers(min_value=-1, max_value=8))
+def test_the_nesting_check_agrees_with_the_depth_of_the_value(value: object, limit: int) -> None:
+    from app.core.model import _depth_exceeds
+
+    assert _depth_exceeds(value, limit) == (_depth(value) > limit)
