@@ -25,9 +25,10 @@ request. Errors in a control call (an edited value a port cannot take) come back
 
 Garbage collection
 ------------------
-When the first run starts, the objects alive then (modules, widgets, node schemas: tens of
-thousands, nearly all kept until exit) are moved out of the collector's generations with
-`gc.freeze()`. A full collection otherwise walks all of them and stops both threads for ~100 ms
+When the engine has warmed up (and again when the first run starts), the objects alive then
+(modules, widgets, node schemas: tens of thousands, nearly all kept until exit) are moved out of
+the collector's generations with `gc.freeze()` — after the warm-up, once a full collection has
+dropped what start-up left behind. A full collection otherwise walks all of them and stops both threads for ~100 ms
 in the middle of a streaming run; afterwards it walks only what was made since.
 
 Headless use (benchmarks, tests)
@@ -838,6 +839,11 @@ async def _warm_engine() -> None:
         secrets._backend()  # the keychain's backends are found by importing them (D-Bus and all)
     except Exception:
         log.debug("warming up the engine failed", exc_info=True)
+    # Start-up and the warm-up leave many young objects that would otherwise be walked by a full
+    # collection in the middle of the first run: collect once now, while nothing is animating,
+    # and keep what survives out of later collections (see "Garbage collection" above).
+    gc.collect()
+    gc.freeze()
 
 
 class _Invalid:
