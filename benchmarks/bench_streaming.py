@@ -126,9 +126,9 @@ def run(quick: bool) -> list[Row]:
             return results, idle
 
         results, idle = asyncio.run(main())
-        from benchmarks import bench_streaming_ui
+    from benchmarks import bench_streaming_ui
 
-        ui_rows = bench_streaming_ui.measure(quick, server.base_url_openai, build_workflow)
+    ui_rows = bench_streaming_ui.measure_in_fresh_process(quick)  # a freshly started app
     p99 = median([r[0] for r in results])
     longest = median([r[1] for r in results])
     idle_p99 = percentile(idle, 0.99)

@@ -220,7 +220,15 @@ def measure(quick: bool, base_url: str, build_workflow: Any) -> list[Row]:
     ]
 
 
+ROWS_MARK = "@@UI-ROWS "
+
+
 def main() -> None:
+    """Measure in this (fresh) process; with --rows-json print the rows as one JSON line for
+    `bench_streaming`, which runs this module in a process of its own so that "the first run
+    after start" is the first run of a freshly started app."""
+    import json
+
     from benchmarks.bench_streaming import TOKEN_CHARS, TOKEN_DELAY_MS, build_workflow
     from benchmarks.common import fake_llm_server, isolate_user_dirs, print_table
 
@@ -229,7 +237,33 @@ def main() -> None:
         fake_llm_server(chunk_delay_ms=TOKEN_DELAY_MS, chunk_chars=TOKEN_CHARS) as server,
     ):
         rows = measure("--quick" in sys.argv, server.base_url_openai, build_workflow)
-    print_table(rows)
+    if "--rows-json" in sys.argv:
+        print(ROWS_MARK + json.dumps([row.to_json() for row in rows]), flush=True)
+    else:
+        print_table(rows)
+
+
+def measure_in_fresh_process(quick: bool) -> list[Row]:
+    """Run this module as its own process and return its rows."""
+    import json
+    import subprocess
+
+    from benchmarks.common import REPO, child_env
+
+    command = [sys.executable, "-m", "benchmarks.bench_streaming_ui", "--rows-json"]
+    result = subprocess.run(
+        command + (["--quick"] if quick else []),
+        cwd=REPO,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    sys.stderr.write(result.stderr[-4000:])
+    lines = [line for line in result.stdout.splitlines() if line.startswith(ROWS_MARK)]
+    if result.returncode != 0 or not lines:
+        raise RuntimeError(f"the UI part of P6 failed (exit {result.returncode}): {result.stderr[-2000:]}")
+    return [Row.from_json(row) for row in json.loads(lines[-1][len(ROWS_MARK) :])]
 
 
 if __name__ == "__main__":
