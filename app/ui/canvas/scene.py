@@ -303,21 +303,23 @@ class WorkflowScene(QGraphicsScene):
         for state in (old, view):
             if state is not None:
                 ids.update(state.nodes)
-        self.refresh_run_nodes(ids)
+        # A live run starting is spread over frames; showing a past run or none is the person's
+        # own action, and the whole canvas follows at once.
+        self.refresh_run_nodes(ids, at_once=not (view is not None and view.live))
 
-    def refresh_run_nodes(self, node_ids: Iterable[str]) -> None:
+    def refresh_run_nodes(self, node_ids: Iterable[str], *, at_once: bool = False) -> None:
         """Repaint the nodes whose run state changed, and the wires whose look changed."""
         queue = self._run_refresh_queue
         for node_id in node_ids:
             queue[node_id] = None
-        self._refresh_run_batch()
+        self._refresh_run_batch(len(queue) if at_once else RUN_NODES_PER_TURN)
 
-    def _refresh_run_batch(self) -> None:
+    def _refresh_run_batch(self, limit: int = RUN_NODES_PER_TURN) -> None:
         queue = self._run_refresh_queue
         if self.doc is None:
             queue.clear()
             return
-        batch = list(itertools.islice(queue, RUN_NODES_PER_TURN))
+        batch = list(itertools.islice(queue, limit))
         for node_id in batch:
             del queue[node_id]
             node = self.doc.node(node_id)
