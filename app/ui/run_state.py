@@ -22,7 +22,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.core import events as ev
-from app.core.runs import RunResult
+from app.core.runs import ErrorInfo, RunResult
 
 #: Views are updated at most this often (ms): ~30 repaints per second per node.
 FRAME_MS = 33
@@ -71,16 +71,6 @@ STATUS_COLOURS = {
 
 
 @dataclass
-class NodeError:
-    error_type: str
-    message: str
-    port: str | None = None
-    field: str | None = None
-    user_line: int | None = None
-    traceback: str = ""
-
-
-@dataclass
 class NodeRunState:
     """One node in one run."""
 
@@ -98,7 +88,7 @@ class NodeRunState:
     cost_usd: float | None = None
     saved_tokens: int = 0
     saved_cost_usd: float | None = None
-    error: NodeError | None = None
+    error: ErrorInfo | None = None
     skip_reason: str = ""
     logs: list[tuple[str, str]] = field(default_factory=list)
     progress: tuple[float, str] | None = None
@@ -653,7 +643,7 @@ class RunState(QObject):
         node = self._state(node_id)
         node.status = FAILED
         node.duration_s = event.duration_s
-        node.error = NodeError(
+        node.error = ErrorInfo(
             event.error_type, event.message, event.port, event.field, event.user_line, event.traceback
         )
         self.running.discard(node_id)
@@ -815,9 +805,7 @@ class RunState(QObject):
             node.saved_tokens, node.saved_cost_usd = stored.saved_tokens, stored.saved_cost_usd
             node.skip_reason = stored.skip_reason or ""
             node.logs = list(stored.log)
-            if stored.error is not None:
-                e = stored.error
-                node.error = NodeError(e.error_type, e.message, e.port, e.field, e.user_line, e.traceback)
+            node.error = stored.error
             when = stored.finished or stored.started or result.started
             if node.status == FAILED and node.error is not None:
                 state.log.append(LogEntry(when, node_id, "failed", f"failed: {node.error.message}", "error"))
