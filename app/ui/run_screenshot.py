@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     from app.core.resources import examples_dir
     from app.core.settings import Settings
     from app.ui.main_window import MainWindow
+    from app.ui.screenshot import settle
     from app.ui.theme import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             save_workflow(workflow, copy)
             window.open_path(copy)
             window.trust_document()  # a gallery example, as when opened from the welcome page
-            _settle(app, 0.3)
+            settle(app, 0.3)
             state = window.start_run({})
             if state is None:
                 print("the run did not start", file=sys.stderr)
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             while window.runs.busy and time.monotonic() < end:
                 app.processEvents()
                 time.sleep(0.01)
-            _settle(app, 0.3)
+            settle(app, 0.3)
             if args.select and window.editor is not None:
                 node = window.editor.doc.node(args.select)
                 if node is not None:
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                 window.view.set_zoom(args.zoom, item.sceneBoundingRect().center())
             else:
                 window.view.fit_to_view()
-            _settle(app, 0.6)
+            settle(app, 0.6)
             window.grab().save(args.output)
             print(f"{args.output}: {state.status}, {len(state.nodes)} nodes")
             window.runs.shutdown()
@@ -110,15 +111,6 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.stop()
     return 0
-
-
-def _settle(app: object, seconds: float) -> None:
-    from PySide6.QtWidgets import QApplication
-
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        QApplication.processEvents()
-        time.sleep(0.02)
 
 
 if __name__ == "__main__":

@@ -42,18 +42,19 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     if args.path:
         window.open_path(args.path)
-    _settle(app)
+    settle(app)
     if args.select and window.editor is not None:
         node = window.editor.doc.node(args.select)
         if node is not None:
             window.editor.scene.select([node])
-    _settle(app)
+    settle(app)
     window.grab().save(args.output)
     print(args.output)
     return 0
 
 
-def _settle(app: object, seconds: float = 0.6) -> None:
+def settle(app: object, seconds: float = 0.6) -> None:
+    """Let Qt process events (layouts, paints, timers) for `seconds`."""
     from PySide6.QtWidgets import QApplication
 
     end = time.monotonic() + seconds
