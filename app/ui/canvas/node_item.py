@@ -650,8 +650,7 @@ class RunStripItem(QGraphicsItem):
 
 class RunOutlineItem(QGraphicsItem):
     """The status ring around a running, paused or failed node. A child stacked behind the node,
-    so a status change repaints this ring (one rounded rectangle, not cached) and the node's
-    cached picture stays valid."""
+    so a status change repaints this ring and the node's cached picture stays valid."""
 
     RING = 2.0
 
@@ -663,6 +662,9 @@ class RunOutlineItem(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemStacksBehindParent, True)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setAcceptHoverEvents(False)
+        # Cached: any repaint near the ring (a strip's spinner tick) blits it instead of stroking
+        # an antialiased rounded rectangle again; only a status change redraws it.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def set_rect(self, node_rect: QRectF) -> None:
         if node_rect != self._node_rect:

@@ -421,10 +421,15 @@ class WorkflowScene(QGraphicsScene):
         self.colours = colours
         for item in self._nodes.values():
             item.update()
+            for child in (item.run_strip, item.run_outline):
+                if child is not None:
+                    child.update()  # children keep their own cached pictures
         for wire in self._wires.values():
             wire.refresh()
         for comment in self._comments.values():
             comment.refresh()
+        for view in self.views():
+            view.resetCachedContent()  # the grid is cached per view
         self.update()
 
     def set_snap(self, enabled: bool) -> None:

@@ -43,6 +43,10 @@ class CanvasView(QGraphicsView):
             QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
+        # The grid is drawn once per zoom into a viewport-sized pixmap (Qt drops it when the view
+        # is transformed, shifts it when it scrolls): a strip repainting 10 times a second while it
+        # streams then blits the grid behind it instead of building its lines in Python.
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
         self.setOptimizationFlags(
             QGraphicsView.OptimizationFlag.DontSavePainterState
             | QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing
@@ -71,6 +75,7 @@ class CanvasView(QGraphicsView):
 
     def setScene(self, scene: WorkflowScene | None) -> None:  # type: ignore[override]
         super().setScene(scene)
+        self.resetCachedContent()  # the cached grid has the old scene's colours
         self.minimap.set_scene(scene)
 
     # -- zoom -------------------------------------------------------------------------------------
