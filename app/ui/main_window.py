@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 
 # Only Qt, the standard library and light modules here: the first paint needs nothing else. The
 # engine and the heavy UI parts are imported where they are used (see the module docstring).
+from app.ui.live_label import LiveLabel
 from app.ui.palette import NodePalette
 from app.ui.start_page import StartPage, app_icon, list_examples
 from app.ui.theme import CanvasColours
@@ -1241,7 +1242,7 @@ class MainWindow(QMainWindow):
         for action in (self.act_run, self.act_pause, self.act_step, self.act_continue, self.act_stop):
             self.toolbar.addAction(action)
 
-        self.run_label = QLabel()
+        self.run_label = LiveLabel()
         self.run_label.setObjectName("runTotals")
         self.run_label.setTextFormat(Qt.TextFormat.RichText)
         self.run_label.hide()
@@ -1436,6 +1437,7 @@ class MainWindow(QMainWindow):
         if self.editor is not None:
             self.editor.scene.set_run_view(state)
         self._update_run_label()
+        self.run_label.allow_shrink()  # a new run: the totals start short again
         self._update_run_actions()
 
     def _run_nodes_changed(self, node_ids: Any) -> None:

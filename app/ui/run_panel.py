@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QTabWidget,
     QTreeView,
@@ -40,6 +41,11 @@ from app.ui.run_state import (
 from app.ui.value_view import ValueView
 
 _NO_INDEX = QModelIndex()
+#: A live run's log shows its new rows at most this often (ms).
+LOG_ROWS_MS = 250
+_DISPLAY_ROLE = Qt.ItemDataRole.DisplayRole.value
+_TOOLTIP_ROLE = Qt.ItemDataRole.ToolTipRole.value
+_FOREGROUND_ROLE = Qt.ItemDataRole.ForegroundRole.value
 RUN_ID_ROLE = Qt.ItemDataRole.UserRole + 7
 _LEVEL_COLOURS = {"error": "#d93025", "warning": "#b26a00"}
 _RESULT_TEXT = {
@@ -53,7 +59,11 @@ _RESULT_COLOURS = {"succeeded": STATUS_COLOURS["done"], "failed": STATUS_COLOURS
 
 
 class EventLogModel(QAbstractTableModel):
-    """The run's log (node started / finished / failed / logs / pauses), one row per entry."""
+    """The run's log (node started / finished / failed / logs / pauses), one row per entry.
+
+    The view asks `data` for seven roles of every visible cell on each repaint, so a row's cells
+    are worked out once and the roles are compared as plain ints (a Qt enum attribute costs more
+    than the rest of the call)."""
 
     HEADERS = ("Time", "Node", "What happened")
 
@@ -61,11 +71,13 @@ class EventLogModel(QAbstractTableModel):
         super().__init__(parent)
         self.state: RunState | None = None
         self._rows = 0
+        self._cells: list[tuple[tuple[str, str, str], tuple[str | None, str | None, str], QBrush | None]] = []
 
     def set_state(self, state: RunState | None) -> None:
         self.beginResetModel()
         self.state = state
         self._rows = len(state.log) if state is not None else 0
+        self._cells.clear()
         self.endResetModel()
 
     def appended(self) -> None:
@@ -86,7 +98,7 @@ class EventLogModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+        if orientation == Qt.Orientation.Horizontal and role == _DISPLAY_ROLE:
             return self.HEADERS[section]
         return None
 
@@ -98,26 +110,38 @@ class EventLogModel(QAbstractTableModel):
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        state = self.state
-        if state is None or not index.isValid() or index.row() >= self._rows:
+        if role != _DISPLAY_ROLE and role != _TOOLTIP_ROLE and role != _FOREGROUND_ROLE:
             return None
-        entry = state.log[index.row()]
+        row = index.row()
+        if self.state is None or not 0 <= row < self._rows:
+            return None
+        texts, tooltips, foreground = self._row(row)
         column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            if column == 0:
-                start = state.started or entry.timestamp
-                return f"+{max(0.0, entry.timestamp - start):.2f} s"
-            if column == 1:
-                return state.title(entry.node_id) if entry.node_id else "—"
-            return entry.text
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == 1 and entry.node_id:
-                return entry.node_id
-            if column == 2:
-                return entry.text
-        if role == Qt.ItemDataRole.ForegroundRole and column == 2 and entry.level in _LEVEL_COLOURS:
-            return QBrush(QColor(_LEVEL_COLOURS[entry.level]))
-        return None
+        if role == _DISPLAY_ROLE:
+            return texts[column]
+        if role == _TOOLTIP_ROLE:
+            return tooltips[column]
+        return foreground if column == 2 else None
+
+    def _row(
+        self, row: int
+    ) -> tuple[tuple[str, str, str], tuple[str | None, str | None, str], QBrush | None]:
+        cells = self._cells
+        state = self.state
+        assert state is not None
+        while len(cells) <= row:  # rows are only ever added at the end while a model is shown
+            entry = state.log[len(cells)]
+            start = state.started or entry.timestamp
+            texts = (
+                f"+{max(0.0, entry.timestamp - start):.2f} s",
+                state.title(entry.node_id) if entry.node_id else "—",
+                entry.text,
+            )
+            colour = _LEVEL_COLOURS.get(entry.level)
+            cells.append(
+                (texts, (None, entry.node_id or None, entry.text), QBrush(QColor(colour)) if colour else None)
+            )
+        return cells[row]
 
 
 class RunPanel(QWidget):
@@ -140,6 +164,10 @@ class RunPanel(QWidget):
         self.headline.setObjectName("runHeadline")
         self.headline.setTextFormat(Qt.TextFormat.RichText)
         self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Its width follows the panel, not the text: the headline changes four times a second
+        # while a run goes on, and a text-sized label would lay the whole window out each time
+        # (a long error would also widen the window). The full text is in the tooltip.
+        self.headline.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.back_button = QPushButton("Back to Editing")
         self.back_button.setObjectName("backToEditing")
         self.back_button.setToolTip("Stop showing this past run on the canvas")
@@ -208,7 +236,11 @@ class RunPanel(QWidget):
         self._clock = QTimer(self)
         self._clock.setInterval(250)
         self._clock.timeout.connect(self._run_changed)
-        controller.busy_changed.connect(lambda busy: self._clock.start() if busy else self._clock.stop())
+        controller.busy_changed.connect(self._run_busy)
+        self._log_throttle = QTimer(self)
+        self._log_throttle.setSingleShot(True)
+        self._log_throttle.timeout.connect(self._queue_new_rows)
+        self._log_shown_at = 0.0
         controller.log_appended.connect(self._log_appended)
         controller.history_changed.connect(self.refresh_history)
         self.output_views: dict[str, ValueView] = {}
@@ -223,13 +255,34 @@ class RunPanel(QWidget):
         self._select_history(state.run_id if state is not None and state.replay else None)
 
     def _log_appended(self, _first: int) -> None:
-        if self.state is not None and not self.state.replay:
-            # In a frame of its own: new rows come with status changes, which repaint the canvas.
-            frame_slices().add(("run log", id(self)), self._show_new_rows)
-        else:
+        if self.state is None or self.state.replay:
             self._show_new_rows()
+            return
+        # A live run's new rows are shown at most LOG_ROWS_MS apart (a repaint of the log costs a
+        # few ms and a run start brings dozens of rows), each time in a frame of its own: they
+        # come with status changes, which repaint the canvas.
+        if self._log_throttle.isActive() or frame_slices().pending(("run log", id(self))):
+            return
+        wait = LOG_ROWS_MS - (time.monotonic() - self._log_shown_at) * 1000
+        if wait > 0:
+            self._log_throttle.start(round(wait))
+        else:
+            self._queue_new_rows()
+
+    def _queue_new_rows(self) -> None:
+        self._log_throttle.stop()
+        frame_slices().add(("run log", id(self)), self._show_new_rows)
+
+    def _run_busy(self, busy: bool) -> None:
+        if busy:
+            self._clock.start()
+            return
+        self._clock.stop()
+        if self._log_throttle.isActive():
+            self._queue_new_rows()  # the run ended: its last rows now
 
     def _show_new_rows(self) -> None:
+        self._log_shown_at = time.monotonic()
         bar = self.log_view.verticalScrollBar()
         at_end = bar.value() >= bar.maximum() - 2
         self.log_model.appended()
@@ -260,6 +313,9 @@ class RunPanel(QWidget):
             self.headline.setText(
                 f"{prefix}<b style='color:{colour}'>{_html(what)}</b> · {_html(run_totals_text(state))}{error}"
             )
+        tooltip = state.error if state is not None and state.error else ""
+        if tooltip != self.headline.toolTip():
+            self.headline.setToolTip(tooltip)
         self._refresh_outputs()
 
     def _refresh_outputs(self) -> None:

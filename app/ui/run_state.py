@@ -562,7 +562,8 @@ class RunState(QObject):
                 event.timestamp,
                 None,
                 "run",
-                f"{mode} started ({len(event.nodes)} nodes)" + (f" with {given}" if given else ""),
+                f"{mode} started ({len(event.nodes)} node{'' if len(event.nodes) == 1 else 's'})"
+                + (f" with {given}" if given else ""),
             )
         )
         self._touch_run()

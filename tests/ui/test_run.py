@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from app.core import trust
 from app.core.resources import examples_dir
@@ -382,7 +382,7 @@ def test_cached_nodes_show_the_saving_and_run_fresh_ignores_the_cache(window, qt
     assert len(fake_llm.chat_requests()) == 3
     facts = second.node("facts")
     assert facts.saved_tokens == first.node("facts").tokens > 0
-    note = window.inspector.run_tab.findChild(type(window.run_label), "runCacheNote")
+    note = window.inspector.run_tab.findChild(QLabel, "runCacheNote")
     assert note is not None and f"saved {facts.saved_tokens:,} tokens" in note.text()
     assert "3 cached (saved" in window.run_label.text()
     assert facts.meta() == f"cached, saved {facts.saved_tokens:,} tok"  # on the node's run strip

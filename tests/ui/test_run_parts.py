@@ -255,3 +255,66 @@ def test_a_runs_frame_announcement_waits_its_turn_with_the_other_per_frame_work(
     state.apply([ev.RunStarted(run_id="r", nodes=("a",)), ev.NodeStarted(run_id="r", node_id="a")])
     qtbot.waitUntil(lambda: "flush" in order, timeout=2000)
     assert order == ["earlier", "flush"]
+
+
+def test_the_event_log_shows_each_entrys_time_node_text_and_level(qtbot: Any) -> None:
+    from PySide6.QtCore import Qt
+
+    from app.ui.run_panel import EventLogModel
+
+    state = RunState("r", titles={"a": "Ask the model"})
+    state.apply(
+        [
+            ev.RunStarted(run_id="r", nodes=("a",), timestamp=100.0),
+            ev.NodeStarted(run_id="r", node_id="a", timestamp=100.5),
+            ev.NodeFailed(run_id="r", node_id="a", message="the server said no", timestamp=101.25),
+        ]
+    )
+    model = EventLogModel()
+    model.set_state(state)
+    assert model.rowCount() == len(state.log) == 3
+
+    def cell(row: int, column: int, role: Qt.ItemDataRole = Qt.ItemDataRole.DisplayRole) -> Any:
+        return model.data(model.index(row, column), role)
+
+    assert [cell(0, column) for column in range(3)] == ["+0.00 s", "—", "Run started (1 node)"]
+    assert [cell(2, column) for column in range(3)] == [
+        "+1.25 s",
+        "Ask the model",
+        "failed: the server said no",
+    ]
+    assert cell(2, 1, Qt.ItemDataRole.ToolTipRole) == "a"  # the title's tooltip is the node id
+    assert cell(2, 2, Qt.ItemDataRole.ToolTipRole) == "failed: the server said no"
+    assert cell(2, 2, Qt.ItemDataRole.ForegroundRole).color().name() == "#d93025"  # errors in red
+    assert cell(1, 2, Qt.ItemDataRole.ForegroundRole) is None
+    assert cell(1, 2, Qt.ItemDataRole.DecorationRole) is None
+    assert model.node_at(2) == "a" and model.node_at(0) is None and model.node_at(3) is None
+
+    state.apply([ev.NodeLog(run_id="r", node_id="a", message="retrying", level="warning", timestamp=102.0)])
+    model.appended()  # a live run's new rows join the rows already worked out
+    assert model.rowCount() == 4 and cell(3, 2) == "retrying" and cell(3, 0) == "+2.00 s"
+    assert cell(3, 2, Qt.ItemDataRole.ForegroundRole).color().name() == "#b26a00"
+
+
+def test_a_live_label_grows_with_its_text_but_shrinks_only_when_asked(qtbot: Any) -> None:
+    from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+    from app.ui.live_label import LiveLabel
+
+    holder = QWidget()
+    layout = QHBoxLayout(holder)
+    label = LiveLabel()
+    layout.addWidget(label)
+    qtbot.addWidget(holder)
+    holder.show()
+    label.setText("Running · 1.2 s")
+    short = label.width()
+    label.setText("Running · 12.4 s · 1,204 tokens · $0.0012")
+    long = label.width()
+    assert long > short
+    # Fixed size: a new text repaints the label and asks no layout of its parent.
+    assert label.minimumSize() == label.maximumSize()
+    label.setText("Running · 13 s")
+    assert label.width() == long and label.text() == "Running · 13 s"
+    label.allow_shrink()
+    assert label.maximumWidth() < long and label.minimumSize() == label.maximumSize()

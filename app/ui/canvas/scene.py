@@ -9,7 +9,7 @@ A run is shown over the document, never in it: `set_run_view` gives the scene a
 `run_state.RunState` (or None) that node and wire items read when they paint, and
 `refresh_run_nodes(ids)` repaints only the nodes (and their wires) whose state changed, at most
 `RUN_NODES_PER_TURN` of them per frame (the rest follow in the next frames, through
-`run_state.frame_slices`), so a run starting or ending in a large workflow never makes one long frame.
+`run_state.frame_slices`; changes that arrive while some are waiting join the queue), so a run starting or ending in a large workflow never makes one long frame.
 Running nodes' spinners are animated by one timer that touches only the running nodes, a group
 of them per tick (`SPINNER_GROUPS`), so their repaints are spread over several frames.
 """
@@ -48,7 +48,7 @@ SPINNER_MS = 100  # running nodes' strips (spinner, streamed preview): 10 repain
 #: The running nodes take turns: each spinner tick repaints one group of them, so eight nodes
 #: streaming at once repaint two strips per frame, not eight in one frame every 100 ms.
 SPINNER_GROUPS = 4
-RUN_NODES_PER_TURN = 8  # nodes whose run state is repainted in one frame (the rest: `frame_slices`)
+RUN_NODES_PER_TURN = 4  # nodes whose run state is repainted in one frame (the rest: `frame_slices`)
 #: Problems that make a wire itself wrong (drawn red and dashed).
 WIRE_PROBLEMS = {"incompatible_types", "unknown_port", "multiple_edges"}
 
@@ -312,7 +312,11 @@ class WorkflowScene(QGraphicsScene):
         queue = self._run_refresh_queue
         for node_id in node_ids:
             queue[node_id] = None
-        self._refresh_run_batch(len(queue) if at_once else RUN_NODES_PER_TURN)
+        if at_once:
+            self._refresh_run_batch(len(queue))
+        elif not frame_slices().pending(("canvas run", id(self))):
+            self._refresh_run_batch(RUN_NODES_PER_TURN)
+        # else: this frame had its share; the queued slice takes these in the next frames
 
     def _refresh_run_batch(self, limit: int = RUN_NODES_PER_TURN) -> None:
         queue = self._run_refresh_queue
