@@ -669,8 +669,9 @@ class RunController(QObject):
 
         self._token += 1
         token = self._token
-        titles = {node_id_: plan.title for node_id_, plan in executor.plans.items()}
         edges = [EdgeRef(e.source, e.source_port, e.target, e.target_port) for e in snapshot.edges]
+        # Named as on the canvas (a node's title, else its id), like a replayed run's log.
+        titles = {node.id: node.title or node.id for node in snapshot.nodes}
         state = RunState(run.run_id, edges=edges, titles=titles, parent=self)
         state.begin(mode, run.scope, run.inputs)
         old_live = self.live

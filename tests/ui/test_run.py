@@ -476,7 +476,10 @@ def test_the_event_log_follows_a_live_run_a_frame_later(window, qtbot, tmp_path,
     """New log rows of a live run are shown in a frame of their own (they come with status
     changes, which repaint the canvas: issue 7), and all of them are there when the run ends."""
     fake_llm.chunk_delay_ms = 25
-    open_file(window, tmp_path, example("chain-three-prompts"))
+    data = example("chain-three-prompts")
+    untitled = next(node for node in data["nodes"] if node["type"] == "model.chat")
+    untitled.pop("title", None)
+    open_file(window, tmp_path, data)
     start(window, qtbot, topic="tea")
     state = window.runs.shown
     model = window.run_panel.log_model
@@ -484,3 +487,7 @@ def test_the_event_log_follows_a_live_run_a_frame_later(window, qtbot, tmp_path,
     assert model.rowCount() <= len(state.log)
     finished(window, qtbot)
     assert model.rowCount() == len(state.log)
+    # Nodes are named as on the canvas: the title, else the id (not the node type's name).
+    named = {model.data(model.index(row, 1)) for row in range(model.rowCount())} - {"—"}
+    assert named == {node.title or node.id for node in window.doc.nodes}
+    assert untitled["id"] in named
