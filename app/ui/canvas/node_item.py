@@ -11,12 +11,13 @@ Run state is read, never stored, here: `WorkflowScene.run_node(node)` gives the 
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsRectItem,
@@ -575,14 +576,17 @@ _ALIGN_LEFT = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
 _ALIGN_RIGHT = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight
 
 
-class RunStripItem(QGraphicsItem):
+class RunStripItem(QGraphicsRectItem):
     """The run strip under a node's ports: status icon, one-line preview, time. A child item
-    with its own cached picture, so streamed text repaints this strip and not the whole node."""
+    with its own cached picture, so streamed text repaints this strip and not the whole node.
+    A rect item (never drawn with its pen) so that Qt finds its bounds in C++: the scene asks
+    for them on every repaint near it, and a Python `boundingRect` costs a call into Python."""
 
     def __init__(self, node_item: NodeItem) -> None:
-        super().__init__(node_item)
+        super().__init__(0, 0, MIN_WIDTH, STRIP, node_item)
         self.node_item = node_item
-        self._rect = QRectF(0, 0, MIN_WIDTH, STRIP)
+        self._rect = self.rect()
+        self.setPen(_NO_PEN)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setAcceptHoverEvents(False)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -590,11 +594,8 @@ class RunStripItem(QGraphicsItem):
     def set_geometry(self, width: float, height: float) -> None:
         rect = QRectF(0, 0, width, height)
         if rect != self._rect:
-            self.prepareGeometryChange()
             self._rect = rect
-
-    def boundingRect(self) -> QRectF:
-        return self._rect
+            self.setRect(rect)
 
     def icon_rect(self) -> QRectF:
         return QRectF(2, 0, 22, self._rect.height())
@@ -621,8 +622,8 @@ class RunStripItem(QGraphicsItem):
         painter.fillPath(_strip_band(width, height), fill)
         painter.setPen(line)
         painter.drawLine(QPointF(1, top), QPointF(width - 1, top))
-        centre = QPointF(13, top + height / 2)
-        paint_status_icon(painter, centre, status, colour, colours.node_body)
+        icon = status_icon(status, colour, colours.node_body, painter.deviceTransform().m11())
+        painter.drawPixmap(QPointF(13 - ICON_SIZE / 2, top + (height - ICON_SIZE) / 2), icon)
         meta = state.meta()
         painter.setFont(Fonts.small)
         meta_width = text_width(Fonts.small_metrics, meta) + 8 if meta else 0.0
@@ -648,33 +649,31 @@ class RunStripItem(QGraphicsItem):
         painter.drawText(text_rect, _ALIGN_LEFT, text)
 
 
-class RunOutlineItem(QGraphicsItem):
+class RunOutlineItem(QGraphicsRectItem):
     """The status ring around a running, paused or failed node. A child stacked behind the node,
-    so a status change repaints this ring and the node's cached picture stays valid."""
+    so a status change repaints this ring and the node's cached picture stays valid. Its rect is
+    the node's grown by the ring (bounds in C++, like the strip's)."""
 
     RING = 2.0
 
     def __init__(self, node_item: NodeItem) -> None:
         super().__init__(node_item)
         self.node_item = node_item
-        self._node_rect = QRectF(0, 0, MIN_WIDTH, STRIP)
-        self._bounds = self._node_rect
+        self._node_rect = QRectF()
+        self.setPen(_NO_PEN)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemStacksBehindParent, True)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setAcceptHoverEvents(False)
         # Cached: any repaint near the ring (a strip's spinner tick) blits it instead of stroking
         # an antialiased rounded rectangle again; only a status change redraws it.
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.set_rect(QRectF(0, 0, MIN_WIDTH, STRIP))
 
     def set_rect(self, node_rect: QRectF) -> None:
         if node_rect != self._node_rect:
-            self.prepareGeometryChange()
             self._node_rect = QRectF(node_rect)
             grow = self.RING + 1.0
-            self._bounds = node_rect.adjusted(-grow, -grow, grow, grow)
-
-    def boundingRect(self) -> QRectF:
-        return self._bounds
+            self.setRect(node_rect.adjusted(-grow, -grow, grow, grow))
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: object = None) -> None:
         state = self.node_item.canvas.run_node(self.node_item.node)
@@ -745,10 +744,39 @@ def _mark_pen(ground: QColor) -> QPen:
     return pen
 
 
+ICON_SIZE = 16.0  # a status icon's square, in scene units
+SPINNER_FRAMES = 12  # the spinner turns once a second, in this many steps
+_icons: dict[tuple[str, int, int, float, int], QPixmap] = {}
+
+
+def status_icon(status: str, colour: QColor, ground: QColor, scale: float) -> QPixmap:
+    """The status icon as a picture made once per look and scale (a strip repaints ~10 times a
+    second while its node runs; drawing a picture is a fraction of drawing the icon)."""
+    frame = int(time.monotonic() * SPINNER_FRAMES) % SPINNER_FRAMES if status == RUNNING else 0
+    scale = round(max(scale, 0.05), 2)
+    key = (status, colour.rgba(), ground.rgba(), scale, frame)
+    icon = _icons.get(key)
+    if icon is None:
+        side = max(1, math.ceil(ICON_SIZE * scale))
+        icon = QPixmap(side, side)
+        icon.setDevicePixelRatio(side / ICON_SIZE)
+        icon.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(icon)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        centre = QPointF(ICON_SIZE / 2, ICON_SIZE / 2)
+        paint_status_icon(painter, centre, status, colour, ground, spinner_turn=frame / SPINNER_FRAMES)
+        painter.end()
+        if len(_icons) > 512:
+            _icons.clear()
+        _icons[key] = icon
+    return icon
+
+
 def paint_status_icon(
-    painter: QPainter, centre: QPointF, status: str, colour: QColor, ground: QColor
+    painter: QPainter, centre: QPointF, status: str, colour: QColor, ground: QColor, spinner_turn: float = 0.0
 ) -> None:
-    """A small round status icon: spinner (running), check (done), bolt (cached), cross (failed)…"""
+    """A small round status icon: spinner (running), check (done), bolt (cached), cross (failed)…
+    `spinner_turn` (0–1) is how far the running spinner has turned."""
     r = 6.5
     x, y = centre.x(), centre.y()
     painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -757,7 +785,7 @@ def paint_status_icon(
         painter.setPen(track)
         painter.drawEllipse(centre, r - 1, r - 1)
         painter.setPen(arc)
-        start = int(-(time.monotonic() * 360.0) % 360.0 * 16)
+        start = int(-(spinner_turn * 360.0) % 360.0 * 16)
         painter.drawArc(QRectF(x - r + 1, y - r + 1, 2 * r - 2, 2 * r - 2), start, 100 * 16)
         return
     if status in (PENDING, SKIPPED):
