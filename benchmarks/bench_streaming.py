@@ -41,18 +41,31 @@ TOKEN_CHARS = 4
 TOKEN_DELAY_MS = 20  # 50 tokens/s
 
 
+BRANCH_SPACING = (300.0, 150.0)  # x between a branch's nodes, y between branches
+
+
 def build_workflow(tokens: int, base_url: str) -> Any:
     from app.core.model import Edge, Node, Workflow
 
     nodes, edges = [], []
     # The fake answers "<fake-small> " + the prompt in capitals: pad the prompt to `tokens` chunks.
+    # One branch per row, laid out as a person would (the UI part paints them; stacked on one
+    # spot, every strip's repaint would also repaint the 23 nodes under it).
     for i in range(NODES):
         text = f"stream {i} " + "lorem ipsum dolor sit amet " * (tokens * TOKEN_CHARS // 27 + 1)
         text = text[: tokens * TOKEN_CHARS - len("<fake-small> ")]
-        nodes.append(Node(id=f"p{i}", type="prompt.template", config={"template": text}))
-        nodes.append(Node(id=f"m{i}", type="model.chat",
+        row = [0.0, i * BRANCH_SPACING[1]]
+        nodes.append(Node(id=f"p{i}", type="prompt.template", config={"template": text}, position=row))
+        nodes.append(Node(id=f"m{i}", type="model.chat", position=[BRANCH_SPACING[0], row[1]],
                           config={"provider": "openai", "model": "fake-small", "base_url": base_url}))  # fmt: skip
-        nodes.append(Node(id=f"o{i}", type="io.output", config={"name": f"out{i}"}))
+        nodes.append(
+            Node(
+                id=f"o{i}",
+                type="io.output",
+                config={"name": f"out{i}"},
+                position=[2 * BRANCH_SPACING[0], row[1]],
+            )
+        )
         edges.append(Edge(source=f"p{i}", source_port="text", target=f"m{i}", target_port="prompt"))
         edges.append(Edge(source=f"m{i}", source_port="text", target=f"o{i}", target_port="value"))
     return Workflow(name="P6 streaming", nodes=nodes, edges=edges)
