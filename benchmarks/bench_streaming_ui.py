@@ -3,7 +3,8 @@
     python -m benchmarks.bench_streaming_ui [--quick]     (the full P6 runs it after the engine part)
 
 The same eight `prompt.template → model.chat → io.output` branches as `bench_streaming`, opened
-in a real `MainWindow` (offscreen, 1600×1000, light theme) and run with its Run action, so
+in a real `MainWindow` (offscreen, 1600×1000, light theme, the whole workflow fitted in the view)
+and run with its Run action, so
 everything a user sees is painted while the tokens arrive: node states and previews on the
 canvas, highlighted wires, the status bar's totals, the run panel's log and the inspector's Run
 tab following one streaming model node. A `QTimer` asks to fire every 2 ms (a precise timer) and
@@ -113,6 +114,10 @@ def measure(quick: bool, base_url: str, build_workflow: Any) -> list[Row]:
             window = opened
         window.trust_document()  # as the user would: the banner's "Trust this workflow"
         spin(app, 0.5)
+        window.run_dock.show()  # as a run shows it; then all eight branches fit in what is left
+        spin(app, 0.2)
+        window.view.fit_to_view()  # every streaming strip is in view and painted
+        spin(app, 0.2)
         assert window.editor is not None
         watched = window.editor.doc.node("m3")
         if watched is not None:
