@@ -51,6 +51,7 @@ from app.ui.fields import (
     make_field,
     monospace,
 )
+from app.ui.live_label import LayoutFence
 from app.ui.run_bridge import RunController
 from app.ui.run_state import (
     CACHED,
@@ -842,7 +843,7 @@ class RunTab(QScrollArea):
         self._blocks = blocks.finish(spread)
 
     def _build_state(self, blocks: _Blocks, state: RunState, node: NodeRunState) -> None:
-        self.status_label = blocks.add(("status",), _status_label)
+        self.status_label = blocks.add(("status",), lambda: LayoutFence(_status_label())).label
         self._set_status(node)
         if state.replay:
             text = "From a past run (read-only): nothing is run again."

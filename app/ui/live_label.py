@@ -1,16 +1,22 @@
 """Labels whose text changes several times a second while a run goes on (totals, clocks).
 
-A plain `QLabel` asks its parent to lay out again on every `setText`, and when its size hint
-changes the request climbs to the main window: ~3 ms of layout per update in a full window, in
-the frames where eight nodes stream. A `LiveLabel` keeps a fixed size that only grows, so most
-updates repaint the label and nothing else; `allow_shrink` (at the start of a run) lets it fit
-its text again.
+A `QLabel` asks for a new layout on every `setText`, and Qt passes that request up through every
+parent to the main window (each layout that runs asks its own parent again), whether or not any
+size changed: a few milliseconds of layout per update in a full window, in the frames where eight
+nodes stream. Two ways to stop it:
+
+* `LiveLabel` keeps a fixed size that only grows (Qt does not pass a fixed-size widget's requests
+  on); `allow_shrink` lets it fit its text again. For the status bar's totals.
+* `LayoutFence` holds a label that takes its width from the layout (the run panel's headline, the
+  inspector's status line): the label's requests stop at the fence, which asks for a new layout
+  only when the height the label needs has changed (a wrapped line more or less).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtCore import QEvent, QSize
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 
 class LiveLabel(QLabel):
@@ -43,3 +49,50 @@ class LiveLabel(QLabel):
         ruler.setContentsMargins(self.contentsMargins())
         ruler.setText(self.text())
         return ruler.sizeHint()
+
+
+class LayoutFence(QWidget):
+    """Holds one label without a layout of its own, so the label's layout requests end here. Its
+    width comes from the parent layout (a long line is cut, not widening the window); its height
+    follows the label's, and only a change of that height is passed on."""
+
+    def __init__(self, label: QLabel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = label
+        label.setParent(self)
+        policy = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        policy.setHeightForWidth(label.hasHeightForWidth())
+        self.setSizePolicy(policy)
+        self._height = self._wanted_height(max(self.width(), 1))
+
+    def _wanted_height(self, width: int) -> int:
+        label = self.label
+        if label.hasHeightForWidth():
+            return max(label.heightForWidth(width), label.minimumSizeHint().height())
+        return label.sizeHint().height()
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.label.sizeHint().width(), self._height)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, self._height)
+
+    def hasHeightForWidth(self) -> bool:
+        return self.label.hasHeightForWidth()
+
+    def heightForWidth(self, width: int) -> int:
+        return self._wanted_height(width)
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:  # posted by the label's new text
+            height = self._wanted_height(max(self.width(), 1))
+            if height != self._height:
+                self._height = height
+                self.updateGeometry()
+            return True
+        return super().event(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.label.setGeometry(self.rect())
+        self._height = self._wanted_height(max(self.width(), 1))

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
     QSplitter,
     QTabWidget,
     QTreeView,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.runs import RunSummary
+from app.ui.live_label import LayoutFence
 from app.ui.run_bridge import RunController
 from app.ui.run_state import (
     STATUS_COLOURS,
@@ -164,16 +164,15 @@ class RunPanel(QWidget):
         self.headline.setObjectName("runHeadline")
         self.headline.setTextFormat(Qt.TextFormat.RichText)
         self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # Its width follows the panel, not the text: the headline changes four times a second
-        # while a run goes on, and a text-sized label would lay the whole window out each time
-        # (a long error would also widen the window). The full text is in the tooltip.
-        self.headline.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.back_button = QPushButton("Back to Editing")
         self.back_button.setObjectName("backToEditing")
         self.back_button.setToolTip("Stop showing this past run on the canvas")
         self.back_button.clicked.connect(controller.clear_replay)
         self.back_button.hide()
-        top.addWidget(self.headline, 1)
+        # Fenced: the headline changes four times a second while a run goes on, and each new text
+        # would lay out the whole window; its width is the panel's (a long error is cut, the
+        # whole of it is in the tooltip).
+        top.addWidget(LayoutFence(self.headline), 1)
         top.addWidget(self.back_button)
         layout.addLayout(top)
 

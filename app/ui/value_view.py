@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.events import jsonable
+from app.ui.live_label import LayoutFence
 from app.ui.run_bridge import invalid_edit
 from app.ui.run_state import describe_value
 
@@ -217,10 +218,9 @@ class ValueView(QFrame):
         self.kind_label = QLabel()
         self.kind_label.setObjectName("valueKind")
         self.kind_label.setStyleSheet("color: palette(placeholder-text);")
-        self.kind_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.kind_label.setMinimumWidth(0)
         head.addWidget(self.title_label)
-        head.addWidget(self.kind_label, 1)
+        # Fenced: while text streams in, "… chars · streaming…" changes a few times a second.
+        head.addWidget(LayoutFence(self.kind_label), 1)
         self.markdown_button = _tool_button("Markdown", "Show the text rendered as Markdown", checkable=True)
         self.markdown_button.setObjectName("markdownButton")
         self.markdown_button.toggled.connect(self._show_mode)

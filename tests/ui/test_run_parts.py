@@ -318,3 +318,45 @@ def test_a_live_label_grows_with_its_text_but_shrinks_only_when_asked(qtbot: Any
     assert label.width() == long and label.text() == "Running · 13 s"
     label.allow_shrink()
     assert label.maximumWidth() < long and label.minimumSize() == label.maximumSize()
+
+
+def test_a_fenced_label_asks_for_a_new_layout_only_when_its_height_changes(qtbot: Any) -> None:
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+    from app.ui.live_label import LayoutFence
+
+    class LayoutRequests(QObject):
+        count = 0
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.LayoutRequest:
+                self.count += 1
+            return False
+
+    holder = QWidget()
+    layout = QVBoxLayout(holder)
+    label = QLabel("Running · 1.2 s so far")
+    label.setWordWrap(True)
+    fence = LayoutFence(label)
+    layout.addWidget(fence)
+    layout.addStretch(1)
+    qtbot.addWidget(holder)
+    holder.resize(220, 300)
+    holder.show()
+    qtbot.waitExposed(holder)
+    QApplication.processEvents()
+    one_line = fence.height()
+    requests = LayoutRequests()
+    holder.installEventFilter(requests)
+
+    label.setText("Running · 1.5 s so far")  # same height: the window is not laid out again
+    QApplication.processEvents()
+    QApplication.processEvents()
+    assert requests.count == 0 and label.text() == "Running · 1.5 s so far"
+
+    label.setText("Running · 12.5 s so far · 1,204 tokens (300 in, 904 out) · 4,210 characters so far")
+    QApplication.processEvents()
+    qtbot.waitUntil(lambda: fence.height() > one_line, timeout=2000)  # wrapped: it grows
+    assert requests.count >= 1 and label.geometry() == fence.rect()
+    assert fence.width() <= holder.width()  # its width is the layout's, not the text's
