@@ -116,6 +116,40 @@ class DocumentEditor(QObject):
         if nodes or notes:
             self.push(cmd.command(cmd.Move(self.doc, nodes, notes, nudge=nudge)))
 
+    def arrange(self, nodes: list[Node] | None = None, *, undoable: bool = True) -> int:
+        """Lay `nodes` (default: the selection if it has two or more nodes, else all of them) out
+        left to right in the order data flows (`app.core.arrange`), as one undo step. With
+        `undoable=False` the document is changed directly (a file opened without positions: its
+        first look, not an edit). Returns how many nodes moved."""
+        from app.core.arrange import arrange
+
+        if nodes is None:
+            selected = [item.node for item in self.scene.selectedItems() if isinstance(item, NodeItem)]
+            nodes = selected if len(selected) >= 2 else list(self.doc.nodes)
+        items = [item for item in (self.scene.node_item(node) for node in nodes) if item is not None]
+        if len(items) < 2:
+            return 0
+        ids = [item.node.id for item in items]
+        top_left = (
+            min(item.node.position[0] for item in items),
+            min(item.node.position[1] for item in items),
+        )
+        sizes = {item.node.id: (item.width, item.height) for item in items}
+        edges = [(edge.source, edge.target) for edge in self.doc.edges]
+        targets = arrange(ids, edges, sizes, origin=top_left)
+        moves = [
+            (item.node, tuple(item.node.position), targets[item.node.id])
+            for item in items
+            if list(targets[item.node.id]) != item.node.position
+        ]
+        if undoable:
+            if moves:
+                self.push(cmd.macro(f"Arrange {len(items)} nodes", [cmd.Move(self.doc, moves)]))
+        else:
+            for node, _old, new in moves:
+                self.doc.move_node(node, new)
+        return len(moves)
+
     def nudge_selection(self, dx: float, dy: float) -> None:
         items = [item for item in self.scene.selectedItems() if isinstance(item, NodeItem | CommentItem)]
         if items:

@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 
 # Only Qt, the standard library and light modules here: the first paint needs nothing else. The
 # engine and the heavy UI parts are imported where they are used (see the module docstring).
+from app.core.arrange import needs_arrangement
 from app.ui.live_label import LiveLabel
 from app.ui.palette import NodePalette
 from app.ui.start_page import StartPage, app_icon, list_examples
@@ -402,6 +403,13 @@ class MainWindow(QMainWindow):
         self.act_find = self._action(
             "&Find Node…", "actionFind", self.find_node, key.Find, tip="Find a node by title or id"
         )
+        self.act_arrange = self._action(
+            "A&rrange Nodes",
+            "actionArrange",
+            self.arrange_nodes,
+            "Ctrl+Shift+L",
+            tip="Lay the nodes out left to right as data flows (the selected ones, if two or more)",
+        )
         self.act_history = self._action(
             "&History", "actionHistory", self.show_history, "Ctrl+H", tip="Every edit, to step back to"
         )
@@ -448,8 +456,8 @@ class MainWindow(QMainWindow):
         self.act_about = self._action("&About Chainwright", "actionAbout", self.about, None)
         self.document_actions = [
             self.act_save, self.act_save_as, self.act_cut, self.act_copy, self.act_paste, self.act_duplicate,
-            self.act_delete, self.act_select_all, self.act_find, self.act_add_node, self.act_add_comment,
-            self.act_zoom_in, self.act_zoom_out, self.act_zoom_reset, self.act_fit, self.act_zoom_selection,
+            self.act_delete, self.act_select_all, self.act_find, self.act_arrange, self.act_add_node,
+            self.act_add_comment, self.act_zoom_in, self.act_zoom_out, self.act_zoom_reset, self.act_fit, self.act_zoom_selection,
         ]  # fmt: skip
         for action in self.document_actions:
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -484,8 +492,8 @@ class MainWindow(QMainWindow):
 
         edit = bar.addMenu("&Edit")
         for action in (self.act_undo, self.act_redo, None, self.act_cut, self.act_copy, self.act_paste,
-                       self.act_duplicate, self.act_delete, None, self.act_select_all, self.act_find, None,
-                       self.act_history):  # fmt: skip
+                       self.act_duplicate, self.act_delete, None, self.act_select_all, self.act_find,
+                       self.act_arrange, None, self.act_history):  # fmt: skip
             edit.addSeparator() if action is None else edit.addAction(action)
 
         insert = bar.addMenu("&Insert")
@@ -638,6 +646,7 @@ class MainWindow(QMainWindow):
             self.undo_group.removeStack(old.stack)
         editor = DocumentEditor(doc, self)
         self.editor = editor
+        arranged = needs_arrangement([node.position for node in doc.nodes]) and editor.arrange(undoable=False)
         self.undo_group.addStack(editor.stack)
         self.undo_group.setActiveStack(editor.stack)
         editor.scene.set_snap(self.act_snap.isChecked())
@@ -660,7 +669,21 @@ class MainWindow(QMainWindow):
         self._update_actions()
         if old is not None:
             old.deleteLater()
+        if arranged:
+            self._status(
+                "This workflow had no node positions: its nodes were laid out left to right "
+                "(Edit ▸ Arrange Nodes); Save keeps this layout"
+            )
         QTimer.singleShot(0, self._after_open)
+
+    def arrange_nodes(self) -> None:
+        """Edit ▸ Arrange Nodes: the selection if two or more nodes are selected, else all."""
+        if self.editor is None:
+            return
+        if not self.editor.arrange():
+            self._status("The nodes are already arranged")
+        elif not self.editor.scene.selectedItems():
+            self.view.show_opening_view()  # the whole workflow moved: show it from its start
 
     def apply_settings(self) -> None:
         """Settings changed (the Settings dialog calls this): restart the autosave timer."""

@@ -57,7 +57,7 @@ def test_an_exported_script_opens_as_an_untitled_graph(window: MainWindow, tmp_p
     workflow = parse_workflow(
         json.dumps(
             document(
-                [node("q", "io.input", {"name": "q"}), node("o", "io.output", {"name": "o"})],
+                [node("q", "io.input", {"name": "q"}), node("o", "io.output", {"name": "o"}, 260)],
                 [edge("q", "value", "o", "value")],
             )
         )

@@ -193,3 +193,64 @@ def test_view_state_is_saved_only_after_the_view_moved(window, tmp_path: Path) -
         assert path.read_bytes() == saved
     finally:
         again.close()
+
+
+def _without_positions(doc: dict) -> dict:
+    for entry in doc["nodes"]:
+        entry.pop("position", None)
+    return doc
+
+
+def test_a_file_without_positions_opens_laid_out_left_to_right(window, tmp_path: Path) -> None:
+    """A workflow written by a script or another tool often has no positions: all its nodes
+    would sit on one spot. It opens laid out in the order data flows; that is its first look,
+    not an edit (nothing to undo, nothing unsaved), and Save keeps it."""
+    path = tmp_path / "generated.json"
+    path.write_text(json.dumps(_without_positions(summarize())), encoding="utf-8")
+    window.open_path(path)
+    doc = window.doc
+    x = {n.id: n.position[0] for n in doc.nodes}
+    assert x["doc"] < x["ask"] < x["llm"] < x["out"]
+    rects = [window.editor.scene.node_item(n).sceneBoundingRect() for n in doc.nodes]
+    assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1 :])
+    assert window.editor.stack.count() == 0 and not window.isWindowModified()
+    assert "no node positions" in window.statusBar().currentMessage()
+    assert window.save_as(tmp_path / "saved.json")
+    saved = json.loads((tmp_path / "saved.json").read_text(encoding="utf-8"))
+    assert [entry["position"] for entry in saved["nodes"]] == [n.position for n in doc.nodes]
+
+
+def test_a_laid_out_file_opens_as_it_was_saved(window, tmp_path: Path) -> None:
+    path = write(tmp_path / "flow.json", summarize())
+    window.open_path(path)
+    assert [n.position for n in window.doc.nodes] == [[0, 0], [260, 0], [520, 0], [780, 0]]
+
+
+def test_arrange_nodes_is_one_undo_step_and_takes_the_selection_when_there_is_one(window) -> None:
+    scrambled = summarize()
+    for entry, position in zip(scrambled["nodes"], ([900, 500], [0, 0], [400, 900], [100, 300]), strict=True):
+        entry["position"] = position
+    doc = load(window, scrambled)
+    before = {n.id: list(n.position) for n in doc.nodes}
+
+    window.act_arrange.trigger()
+    after = {n.id: list(n.position) for n in doc.nodes}
+    assert after["doc"][0] < after["ask"][0] < after["llm"][0] < after["out"][0]
+    assert window.editor.stack.count() == 1 and window.editor.stack.undoText() == "Arrange 4 nodes"
+    window.editor.stack.undo()
+    assert {n.id: list(n.position) for n in doc.nodes} == before
+    window.editor.stack.redo()
+    assert {n.id: list(n.position) for n in doc.nodes} == after
+
+    window.act_arrange.trigger()  # already arranged: nothing to undo, and it says so
+    assert window.editor.stack.count() == 1
+    assert "already arranged" in window.statusBar().currentMessage()
+
+    window.editor.stack.undo()
+    window.editor.scene.select([doc.node("llm"), doc.node("ask")])
+    window.act_arrange.trigger()  # only the selected two move, from the selection's top left
+    moved = {n.id: list(n.position) for n in doc.nodes}
+    assert moved["doc"] == before["doc"] and moved["out"] == before["out"]
+    assert moved["ask"][0] < moved["llm"][0]
+    assert min(moved["ask"][0], moved["llm"][0]) == min(before["ask"][0], before["llm"][0])
+    assert window.editor.stack.undoText() == "Arrange 2 nodes"
