@@ -329,10 +329,19 @@ def test_the_canvas_follows_a_palette_change(window) -> None:
 
     load(window)
     assert not window.editor.scene.colours.dark
+    corner = QPoint(3, 3)  # empty canvas: the (cached) grid's background
+
+    def background() -> str:
+        return window.view.viewport().grab().toImage().pixelColor(corner).name()
+
+    light = background()
+    assert light == window.editor.scene.colours.background.name()
     apply_theme(QApplication.instance(), "dark")
     QApplication.processEvents()
     try:
         assert window.editor.scene.colours.dark
+        # The grid is cached per view; the new theme's background replaces it, nothing stale.
+        assert background() == window.editor.scene.colours.background.name() != light
     finally:
         apply_theme(QApplication.instance(), "light")
 
@@ -487,3 +496,29 @@ def test_running_nodes_spinners_take_turns_so_one_frame_repaints_a_few_strips(wi
     assert sorted(i for tick in spun for i in tick) == ids
     assert max(len(tick) for tick in spun) <= -(-len(ids) // SPINNER_GROUPS)
     scene.set_run_view(None)
+
+
+def test_status_icons_are_pictures_made_once_per_look_scale_and_spinner_step(window, monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    from PySide6.QtGui import QColor
+
+    from app.ui.canvas import node_item
+    from app.ui.run_state import DONE, RUNNING
+
+    green, ground = QColor("#2e9d57"), QColor("#ffffff")
+    done = node_item.status_icon(DONE, green, ground, 1.0)
+    assert node_item.status_icon(DONE, green, ground, 1.0) is done  # made once
+    assert done.deviceIndependentSize().width() == node_item.ICON_SIZE  # 16 scene units at any scale
+    sharp = node_item.status_icon(DONE, green, ground, 2.5)
+    assert sharp.width() == 40 and sharp.deviceIndependentSize().width() == node_item.ICON_SIZE
+    image = done.toImage()
+    assert image.pixelColor(8, 8) != image.pixelColor(0, 0)  # something was drawn, corners clear
+    assert image.pixelColor(0, 0).alpha() == 0
+    # The spinner turns: a second later it has been drawn in every one of its steps.
+    spins = set()
+    for step in range(node_item.SPINNER_FRAMES):
+        clock = SimpleNamespace(monotonic=lambda step=step: step / node_item.SPINNER_FRAMES + 0.001)
+        monkeypatch.setattr(node_item, "time", clock)
+        spins.add(node_item.status_icon(RUNNING, green, ground, 1.0).cacheKey())
+    assert len(spins) == node_item.SPINNER_FRAMES
