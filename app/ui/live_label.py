@@ -75,7 +75,7 @@ class LayoutFence(QWidget):
         return QSize(self.label.sizeHint().width(), self._height)
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(0, self._height)
+        return QSize(0, self.label.minimumSizeHint().height())
 
     def hasHeightForWidth(self) -> bool:
         return self.label.hasHeightForWidth()
@@ -95,4 +95,7 @@ class LayoutFence(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self.label.setGeometry(self.rect())
-        self._height = self._wanted_height(max(self.width(), 1))
+        height = self._wanted_height(max(self.width(), 1))
+        if height != self._height:  # a new width wraps the text into more or fewer lines
+            self._height = height
+            self.updateGeometry()

@@ -360,3 +360,10 @@ def test_a_fenced_label_asks_for_a_new_layout_only_when_its_height_changes(qtbot
     qtbot.waitUntil(lambda: fence.height() > one_line, timeout=2000)  # wrapped: it grows
     assert requests.count >= 1 and label.geometry() == fence.rect()
     assert fence.width() <= holder.width()  # its width is the layout's, not the text's
+    wrapped = fence.height()
+    holder.resize(900, 300)  # wide enough for one line again: the fence follows
+    qtbot.waitUntil(lambda: fence.height() < wrapped, timeout=2000)
+    assert fence.height() == label.heightForWidth(fence.width())
+    holder.resize(150, 300)
+    qtbot.waitUntil(lambda: fence.height() > wrapped, timeout=2000)
+    assert fence.height() == label.heightForWidth(fence.width()) and label.geometry() == fence.rect()
