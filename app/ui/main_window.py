@@ -1141,6 +1141,9 @@ class MainWindow(QMainWindow):
                 lambda: self.editor.add_comment(QPointF(scene_pos)) if self.editor else None,
             )
             menu.addAction(self.act_paste)
+            menu.addSeparator()
+            menu.addAction(self.act_arrange)
+            menu.addAction(self.act_fit)
         return menu
 
     def about(self) -> None:

@@ -450,7 +450,14 @@ def test_context_menus_offer_the_right_actions(window) -> None:
     assert shown[0] == ["D&uplicate", "&Copy", "Cu&t", "&Delete", "",
                         "Toggle &Breakpoint", "Run &Selected Node", "Re-run From &Here"]  # fmt: skip
     assert shown[1] == ["Disconnect"]
-    assert shown[2] == ["Add Node Here…", "Add Comment Here", "&Paste"]
+    assert shown[2] == [
+        "Add Node Here…",
+        "Add Comment Here",
+        "&Paste",
+        "",
+        "A&rrange Nodes",
+        "&Fit to Window",
+    ]
 
 
 def test_toolbar_undo_keeps_a_short_label(window) -> None:
