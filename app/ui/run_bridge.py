@@ -63,7 +63,7 @@ from app.core.registry import Registry, default_registry
 from app.core.runs import NodeResult, RunResult, RunStore, RunSummary
 from app.core.settings import Settings
 from app.core.values import coerce
-from app.ui.run_state import EdgeRef, RunState
+from app.ui.run_state import EdgeRef, RunState, node_names
 
 log = logging.getLogger("chainwright.ui.run")
 
@@ -418,7 +418,7 @@ class RunController(QObject):
         if aspect in ("config", "cache"):
             self.document_edited([node.id])
         elif aspect == "title" and self.shown is not None:
-            self.shown.titles[node.id] = node.title or node.id
+            self.shown.titles.update(self._doc_titles())
 
     def _doc_node_removed(self, node: Any, _index: int) -> None:
         self.document_edited([node.id])
@@ -531,7 +531,7 @@ class RunController(QObject):
     def _doc_titles(self) -> dict[str, str]:
         if self._doc is None:
             return {}
-        return {node.id: node.title or node.id for node in self._doc.nodes}
+        return node_names(self._doc.nodes)
 
     # -- breakpoints and edits ------------------------------------------------------------------
     def toggle_breakpoint(self, node_id: str) -> bool:
@@ -670,8 +670,7 @@ class RunController(QObject):
         self._token += 1
         token = self._token
         edges = [EdgeRef(e.source, e.source_port, e.target, e.target_port) for e in snapshot.edges]
-        # Named as on the canvas (a node's title, else its id), like a replayed run's log.
-        titles = {node.id: node.title or node.id for node in snapshot.nodes}
+        titles = node_names(snapshot.nodes)  # as a replayed run's log names them
         state = RunState(run.run_id, edges=edges, titles=titles, parent=self)
         state.begin(mode, run.scope, run.inputs)
         old_live = self.live

@@ -178,6 +178,20 @@ class NodeRunState:
         return format_duration(elapsed)
 
 
+def node_names(nodes: Iterable[Any]) -> dict[str, str]:
+    """How the run views name nodes: as the canvas does (the title, else the id), and a title two
+    nodes share with its node's id after it, so a log line never leaves the reader guessing."""
+    nodes = list(nodes)
+    shown = {node.id: node.title or node.id for node in nodes}
+    counts: dict[str, int] = {}
+    for name in shown.values():
+        counts[name] = counts.get(name, 0) + 1
+    return {
+        node_id: f"{name} ({node_id})" if counts[name] > 1 and name != node_id else name
+        for node_id, name in shown.items()
+    }
+
+
 def short_reason(reason: str) -> str:
     """The heart of a skip reason: "input 'x': output 'y' of 'z' was not produced: the condition
     was true" becomes "the condition was true"."""

@@ -347,7 +347,9 @@ class RunOutputPanel(QWidget):
         self._streaming: str | None = None
 
     def follow(self, run: WorkflowRun, name: str) -> None:
-        self.titles = {node.id: node.title or node.id for node in getattr(run.workflow, "nodes", [])}
+        from app.ui.run_state import node_names
+
+        self.titles = node_names(getattr(run.workflow, "nodes", []))
         self.output.clear()
         self._streaming = None
         self.status.setText(f"Running “{name}” on the built-in model, offline…")

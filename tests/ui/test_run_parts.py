@@ -367,3 +367,24 @@ def test_a_fenced_label_asks_for_a_new_layout_only_when_its_height_changes(qtbot
     holder.resize(150, 300)
     qtbot.waitUntil(lambda: fence.height() > wrapped, timeout=2000)
     assert fence.height() == label.heightForWidth(fence.width()) and label.geometry() == fence.rect()
+
+
+def test_run_views_name_nodes_as_the_canvas_does_and_tell_shared_titles_apart() -> None:
+    from types import SimpleNamespace
+
+    from app.ui.run_state import node_names
+
+    nodes = [
+        SimpleNamespace(id="pick", title="Reply"),  # "First available" and "Output" both titled
+        SimpleNamespace(id="out", title="Reply"),
+        SimpleNamespace(id="facts", title=""),  # untitled: its id, as on the canvas
+        SimpleNamespace(id="ask", title="facts"),  # a title equal to another node's id
+        SimpleNamespace(id="llm", title="Writer"),
+    ]
+    assert node_names(nodes) == {
+        "pick": "Reply (pick)",
+        "out": "Reply (out)",
+        "facts": "facts",
+        "ask": "facts (ask)",
+        "llm": "Writer",
+    }
