@@ -585,20 +585,16 @@ class RunStripItem(QGraphicsRectItem):
     def __init__(self, node_item: NodeItem) -> None:
         super().__init__(0, 0, MIN_WIDTH, STRIP, node_item)
         self.node_item = node_item
-        self._rect = self.rect()
         self.setPen(_NO_PEN)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setAcceptHoverEvents(False)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def set_geometry(self, width: float, height: float) -> None:
-        rect = QRectF(0, 0, width, height)
-        if rect != self._rect:
-            self._rect = rect
-            self.setRect(rect)
+        self.setRect(0, 0, width, height)  # Qt repaints only when the rect changed
 
     def icon_rect(self) -> QRectF:
-        return QRectF(2, 0, 22, self._rect.height())
+        return QRectF(2, 0, 22, self.rect().height())
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: object = None) -> None:
         node_item = self.node_item
@@ -607,7 +603,7 @@ class RunStripItem(QGraphicsRectItem):
             return
         lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
         if lod < BLOCK_LOD:  # zoomed far out, the node is a block: its bottom shows the status colour
-            painter.fillRect(self._rect, _status_colours[state.status])
+            painter.fillRect(self.rect(), _status_colours[state.status])
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         self._paint(painter, state)
@@ -616,7 +612,8 @@ class RunStripItem(QGraphicsRectItem):
         colours = self.node_item.canvas.colours
         status = state.status
         colour = _status_colours[status]
-        width, height = self._rect.width(), self._rect.height()
+        rect = self.rect()
+        width, height = rect.width(), rect.height()
         top = 0.0
         fill, line = _strip_colours(colours, status)
         painter.fillPath(_strip_band(width, height), fill)
