@@ -116,16 +116,17 @@ class DocumentEditor(QObject):
         if nodes or notes:
             self.push(cmd.command(cmd.Move(self.doc, nodes, notes, nudge=nudge)))
 
-    def arrange(self, nodes: list[Node] | None = None, *, undoable: bool = True) -> int:
-        """Lay `nodes` (default: the selection if it has two or more nodes, else all of them) out
-        left to right in the order data flows (`app.core.arrange`), as one undo step. With
-        `undoable=False` the document is changed directly (a file opened without positions: its
-        first look, not an edit). Returns how many nodes moved."""
+    def nodes_to_arrange(self) -> list[Node]:
+        """What Arrange Nodes lays out: the selected nodes if two or more are, else all of them."""
+        selected = self.scene.selected_nodes()
+        return selected if len(selected) >= 2 else list(self.doc.nodes)
+
+    def arrange(self, nodes: list[Node], *, undoable: bool = True) -> int:
+        """Lay `nodes` out left to right in the order data flows (`app.core.arrange`), as one undo
+        step. With `undoable=False` the document is changed directly (a file opened without
+        positions: its first look, not an edit). Returns how many nodes moved."""
         from app.core.arrange import arrange
 
-        if nodes is None:
-            selected = [item.node for item in self.scene.selectedItems() if isinstance(item, NodeItem)]
-            nodes = selected if len(selected) >= 2 else list(self.doc.nodes)
         items = [item for item in (self.scene.node_item(node) for node in nodes) if item is not None]
         if len(items) < 2:
             return 0

@@ -646,7 +646,9 @@ class MainWindow(QMainWindow):
             self.undo_group.removeStack(old.stack)
         editor = DocumentEditor(doc, self)
         self.editor = editor
-        arranged = needs_arrangement([node.position for node in doc.nodes]) and editor.arrange(undoable=False)
+        arranged = needs_arrangement([node.position for node in doc.nodes]) and editor.arrange(
+            list(doc.nodes), undoable=False
+        )
         self.undo_group.addStack(editor.stack)
         self.undo_group.setActiveStack(editor.stack)
         editor.scene.set_snap(self.act_snap.isChecked())
@@ -680,9 +682,10 @@ class MainWindow(QMainWindow):
         """Edit ▸ Arrange Nodes: the selection if two or more nodes are selected, else all."""
         if self.editor is None:
             return
-        if not self.editor.arrange():
+        nodes = self.editor.nodes_to_arrange()
+        if not self.editor.arrange(nodes):
             self._status("The nodes are already arranged")
-        elif not self.editor.scene.selectedItems():
+        elif len(nodes) == len(self.editor.doc.nodes):
             self.view.show_opening_view()  # the whole workflow moved: show it from its start
 
     def apply_settings(self) -> None:
